@@ -1,0 +1,74 @@
+"""The `manimatic` command line: a thin dispatcher over the library.
+
+Each command group lives in `manimatic.commands.<name>` and registers itself on the app; domain
+errors become one clear message at this boundary (see `commands._common.UserError`).
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+
+import typer
+
+from manimatic.commands._common import UserError, console_err
+
+app = typer.Typer(
+    name="manimatic",
+    help="Text to Manim CE code and video, with the renderer in the loop.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+
+
+def _version(value: bool) -> None:
+    if value:
+        from manimatic import __version__
+
+        typer.echo(f"manimatic {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(
+        False, "--version", callback=_version, is_eager=True, help="Show the version and exit."
+    ),
+) -> None:
+    """Text to Manim CE code and video, with the renderer in the loop."""
+
+
+# Command modules, each with `register(app)`. Listed here so a missing optional dependency in one
+# command never breaks the others.
+COMMAND_MODULES = ("render", "check", "docs", "generate", "similarity", "bench", "train", "doctor")
+
+
+def _register_commands() -> None:
+    for name in COMMAND_MODULES:
+        try:
+            module = importlib.import_module(f"manimatic.commands.{name}")
+        except ModuleNotFoundError as exc:
+            if exc.name and exc.name.startswith("manimatic.commands"):
+                continue  # command not built yet
+            raise
+        module.register(app)
+
+
+_register_commands()
+
+
+def main() -> None:
+    try:
+        app()
+    except UserError as exc:
+        console_err.print(f"[bold red]error:[/] {exc}", highlight=False)
+        sys.exit(exc.exit_code)
+    except KeyboardInterrupt:
+        console_err.print("[yellow]interrupted[/]")
+        sys.exit(130)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,162 @@
+"""`manimatic render FILE...`: render files through the warm sandboxed pool."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import typer
+
+from manimatic.commands._common import console, console_err, print_json
+from manimatic.render import Limits, RenderPool, RenderRequest, RenderResult
+from manimatic.render.result import RenderPoolError
+
+MAX_SOURCE_BYTES = 1_000_000  # LLM scenes are a few KB; a megabyte is not a scene
+
+
+def read_source(path: Path) -> str:
+    """The file's text, or ValueError/OSError with a message naming the problem and the fix."""
+    if not path.exists():
+        raise FileNotFoundError(f"{path}: no such file")
+    if path.is_dir():
+        raise IsADirectoryError(f"{path}: is a directory; pass the .py files inside it")
+    size = path.stat().st_size
+    if size > MAX_SOURCE_BYTES:
+        raise ValueError(
+            f"{path}: {size:,} bytes is too large for a scene file (limit {MAX_SOURCE_BYTES:,})"
+        )
+    data = path.read_bytes()
+    if b"\x00" in data:
+        raise ValueError(f"{path}: binary file, not Python source")
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ValueError(f"{path}: not UTF-8 text (byte {exc.start}); save it as UTF-8") from None
+    if not text.strip():
+        raise ValueError(f"{path}: empty file; write a Scene subclass in it")
+    return text
+
+
+def input_error(path: Path, exc: Exception) -> RenderResult:
+    """A bad input file as a failed RenderResult, so the other files still render."""
+    category = (
+        "no_scene"
+        if "empty file" in str(exc)
+        else ("syntax" if isinstance(exc, ValueError) else "import")
+    )
+    return RenderResult.failure("import", category, type(exc).__name__, str(exc), file=str(path))
+
+
+def _print_human(result: RenderResult) -> None:
+    name = result.file or "<code>"
+    if result.ok:
+        tag = " (cached)" if result.cached else ""
+        console.print(f"[green]ok[/] {name}{tag} [dim]{result.elapsed_s:.2f}s[/]")
+        for out in result.outputs:
+            console.print(f"   {out}", highlight=False)
+        return
+    err = result.error
+    assert err is not None
+    where = f":{err.line}" if err.line else ""
+    console.print(
+        f"[red]failed[/] {name}{where} [dim]stage {result.stage}, {err.category}[/]",
+        highlight=False,
+    )
+    console.print(f"   {err.type}: {err.message}", highlight=False)
+    if err.excerpt:
+        console.print(f"   > {err.excerpt.strip()}", highlight=False)
+    if err.hint:
+        console.print(f"   [cyan]hint:[/] {err.hint}", highlight=False)
+
+
+def render_command(
+    files: list[Path] = typer.Argument(..., help="Python files with Manim scenes."),
+    scene: str | None = typer.Option(None, "--scene", "-s", help="Render only this scene."),
+    quality: str = typer.Option(
+        "l", "--quality", "-q", help="l (480p15), m (720p30), h (1080p60)."
+    ),
+    timeout: float = typer.Option(60.0, "--timeout", help="Seconds per file before it is killed."),
+    out: Path | None = typer.Option(
+        None,
+        "--out",
+        "-o",
+        help="Copy outputs to OUT/<file stem>/ (default: they stay "
+        "in the cache; paths are printed).",
+    ),
+    as_json: bool = typer.Option(False, "--json", help="One RenderResult JSON per line."),
+    workers: int | None = typer.Option(None, "--workers", "-w", help="Parallel renders (cores)."),
+    no_cache: bool = typer.Option(False, "--no-cache", help="Render again even if cached."),
+    dry_run: bool = typer.Option(
+        False, "--dry-run", help="Run construct() without writing frames."
+    ),
+    no_preflight: bool = typer.Option(False, "--no-preflight", help="Skip the static check."),
+    trace: bool = typer.Option(False, "--trace", help="Also record what is on screen per frame."),
+    sandbox: str = typer.Option("auto", "--sandbox", help="auto | bwrap | none."),
+    memory_mb: int = typer.Option(4096, "--memory-mb", help="Address-space limit per job."),
+) -> None:
+    """Render Manim scene files in parallel through the warm, sandboxed pool."""
+    if quality not in ("l", "m", "h", "p", "k"):
+        console_err.print(f"[red]error:[/] --quality must be l, m or h (got {quality!r})")
+        raise typer.Exit(2)
+    if sandbox not in ("auto", "bwrap", "none"):
+        console_err.print(f"[red]error:[/] --sandbox must be auto, bwrap or none (got {sandbox!r})")
+        raise typer.Exit(2)
+    results: list[RenderResult | None] = [None] * len(files)
+    requests: list[tuple[int, RenderRequest]] = []
+    for i, path in enumerate(files):
+        try:
+            code = read_source(path)
+        except (OSError, ValueError) as exc:
+            results[i] = input_error(path, exc)
+            continue
+        requests.append(
+            (
+                i,
+                RenderRequest(
+                    code=code,
+                    scene=scene,
+                    quality=quality,
+                    timeout=timeout,
+                    dry_run=dry_run,
+                    trace=trace,
+                    preflight=not no_preflight,
+                    use_cache=not no_cache,
+                    file=str(path),
+                    out_dir=(out / path.stem) if out else None,
+                ),
+            )
+        )
+    size = min(workers or os.cpu_count() or 1, max(1, len(requests)))
+    try:
+        pool = (
+            RenderPool(size, sandbox=sandbox, limits=Limits(memory_mb=memory_mb))
+            if requests
+            else None
+        )
+    except RenderPoolError as exc:
+        console_err.print(f"[red]error:[/] {exc}")
+        raise typer.Exit(3) from None
+    futures = {i: pool.submit_request(r) for i, r in requests} if pool else {}
+    try:
+        for i in range(len(files)):  # print in input order, each as soon as it is done
+            result = results[i]
+            if result is None:
+                try:
+                    result = futures[i].result()
+                except RenderPoolError as exc:
+                    console_err.print(f"[red]error:[/] the render pool broke: {exc}")
+                    raise typer.Exit(3) from None
+                results[i] = result
+            if as_json:
+                print_json(result.to_dict())
+            else:
+                _print_human(result)
+    finally:
+        if pool:
+            pool.close()
+    if not all(r is not None and r.ok for r in results):
+        raise typer.Exit(1)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("render")(render_command)

@@ -1,0 +1,418 @@
+"""The warm, sandboxed render pool: `code -> RenderResult`, many at a time.
+
+Each worker is a long-lived process (inside bubblewrap when available) that has imported manim
+once and forks a fresh child per job. The pool hands jobs to idle workers from a thread per
+slot, restarts a worker that dies or stops answering, and keeps serving: a job that breaks its
+worker is reported as a `sandbox` failure. Only a pool that cannot start workers at all raises
+`RenderPoolError`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import queue
+import select
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+from manimatic import paths
+from manimatic.render import sandbox as sbx
+from manimatic.render.cache import RenderCache, render_key
+from manimatic.render.result import RenderPoolError, RenderResult
+
+SandboxMode = Literal["auto", "bwrap", "none"]
+WORKER_START_TIMEOUT_S = 120.0
+REPLY_GRACE_S = 30.0  # beyond the job timeout: killing leftovers, the traceback dump, I/O
+
+
+@dataclass
+class RenderRequest:
+    """One render job, as the caller asked for it."""
+
+    code: str
+    scene: str | None = None
+    quality: str = "l"
+    timeout: float = 60.0
+    dry_run: bool = False
+    trace: bool = False
+    preflight: bool = True
+    use_cache: bool = True
+    tex_template: str | None = None
+    file: str | None = None  # shown in results; the code is always passed as text
+    out_dir: Path | None = None  # copy outputs here (they always live in the cache entry)
+
+    def __post_init__(self) -> None:
+        if self.quality not in ("l", "m", "h", "p", "k"):
+            raise ValueError(f"quality must be one of l, m, h (got {self.quality!r})")
+        if not self.timeout > 0:
+            raise ValueError(f"timeout must be positive seconds (got {self.timeout!r})")
+
+    def key(self) -> str:
+        return render_key(
+            self.code,
+            self.scene,
+            self.quality,
+            dry_run=self.dry_run,
+            trace=self.trace,
+            tex_template=self.tex_template,
+        )
+
+
+def _user_process_count() -> int:
+    """Processes of this uid: RLIMIT_NPROC counts them all, so a job's limit adds to it."""
+    uid, count = os.getuid(), 0
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            with contextlib.suppress(OSError):
+                count += os.stat(f"/proc/{entry}").st_uid == uid
+    return count
+
+
+class _Worker:
+    """One warm worker process and its private scratch directory."""
+
+    def __init__(self, index: int, scratch_root: Path, use_bwrap: bool) -> None:
+        self.index = index
+        self.scratch = scratch_root / f"w{index}"
+        self.use_bwrap = use_bwrap
+        self.proc: subprocess.Popen | None = None
+        self.log_path = scratch_root / f"w{index}.log"
+        self.drop_uid = self._drop_uid()
+
+    def _drop_uid(self) -> int | None:
+        if os.geteuid() != 0:
+            return None
+        if self.use_bwrap:  # home dirs become open tmpfs mounts; other closed dirs still count
+            closed = [
+                p
+                for p in sbx.runtime_paths()
+                if sbx._closed_ancestor(p) not in (None, Path("/root"), Path("/home"))
+            ]
+            return None if closed else sbx.UNPRIVILEGED_UID
+        return sbx.UNPRIVILEGED_UID if sbx.can_drop_privileges() else None
+
+    def start(self) -> None:
+        shutil.rmtree(self.scratch, ignore_errors=True)
+        self.scratch.mkdir(parents=True)
+        self.scratch.chmod(0o711)  # a job running as `nobody` must reach its job dir
+        argv = [sys.executable, "-m", "manimatic.render.worker", str(self.scratch)]
+        if self.drop_uid is not None:
+            argv += ["--drop-uid", str(self.drop_uid)]
+        if self.use_bwrap:
+            argv = sbx.bwrap_command(sbx.bwrap_path(), self.scratch, argv)
+        env = {
+            "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+            "LANG": "C.UTF-8",
+            "LC_ALL": "C.UTF-8",
+            "HOME": str(self.scratch),
+            "PYTHONDONTWRITEBYTECODE": "1",
+            "MPLBACKEND": "Agg",
+        }
+        if os.environ.get("PYTHONPATH"):
+            env["PYTHONPATH"] = os.environ["PYTHONPATH"]
+        log = open(self.log_path, "ab")  # noqa: SIM115 - handed to the child process
+        try:
+            self.proc = subprocess.Popen(
+                argv,
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=log,
+                env=env,
+                cwd=self.scratch,
+                start_new_session=True,
+                text=True,
+                bufsize=1,
+            )
+        finally:
+            log.close()
+        ready = self._read_line(WORKER_START_TIMEOUT_S)
+        if not ready or not json.loads(ready).get("ready"):
+            self.kill()
+            raise RenderPoolError(
+                f"render worker failed to start (log {self.log_path}):\n{self._log_tail()}"
+            )
+
+    def _log_tail(self) -> str:
+        try:
+            return self.log_path.read_text(errors="replace")[-2000:]
+        except OSError:
+            return ""
+
+    def _read_line(self, timeout: float) -> str | None:
+        assert self.proc and self.proc.stdout
+        ready, _, _ = select.select([self.proc.stdout], [], [], timeout)
+        if not ready:
+            return None
+        return self.proc.stdout.readline() or None
+
+    def run(self, job: dict) -> dict:
+        """Send a job; the worker's reply, or a sandbox failure if the worker broke."""
+        if self.proc is None or self.proc.poll() is not None:
+            self.start()
+        assert self.proc and self.proc.stdin
+        try:
+            self.proc.stdin.write(json.dumps(job) + "\n")
+            self.proc.stdin.flush()
+            line = self._read_line(float(job["timeout"]) + REPLY_GRACE_S)
+        except (BrokenPipeError, OSError):
+            line = None
+        if line is None:
+            alive = self.proc.poll() is None
+            self.kill()
+            why = "stopped responding" if alive else "died"
+            return {
+                "ok": False,
+                "stage": "sandbox",
+                "scenes": [],
+                "outputs": [],
+                "traces": [],
+                "error": {
+                    "category": "sandbox",
+                    "type": "WorkerError",
+                    "message": f"the render worker {why} during this job; it was restarted",
+                    "line": None,
+                },
+            }
+        return json.loads(line)
+
+    def kill(self) -> None:
+        if self.proc is None:
+            return
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(self.proc.pid, 9)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            self.proc.wait(timeout=10)
+        self.proc = None
+
+
+@dataclass
+class PoolStats:
+    submitted: int = 0
+    cache_hits: int = 0
+    rendered: int = 0
+    preflight_failures: int = 0
+    worker_restarts: int = 0
+    worker_import_s: list[float] = field(default_factory=list)
+
+
+class RenderPool:
+    """Render many programs in parallel through warm, sandboxed workers.
+
+    Args:
+        workers: parallel renders (default: CPU count).
+        sandbox: "auto" (bubblewrap when it works here, else rlimits + warning), "bwrap"
+            (required), or "none" (rlimits, audit hook and timeout only).
+        limits: per-job resource limits.
+        cache: a RenderCache, True for the default one, False for none.
+    """
+
+    def __init__(
+        self,
+        workers: int | None = None,
+        *,
+        sandbox: SandboxMode = "auto",
+        limits: sbx.Limits | None = None,
+        cache: RenderCache | bool = True,
+    ) -> None:
+        self.size = max(1, workers or os.cpu_count() or 1)
+        self.limits = limits or sbx.Limits()
+        self.cache = RenderCache.default() if cache is True else (cache or None)
+        # Outputs always land in a content-addressed store; with the cache off it is only written.
+        self.store = self.cache or RenderCache(paths.cache_dir() / "renders-uncached")
+        self.stats = PoolStats()
+        bwrap = sbx.bwrap_path()
+        if sandbox == "bwrap" and not bwrap:
+            raise RenderPoolError(
+                "bubblewrap was required but does not work here "
+                "(install it: apt install bubblewrap)"
+            )
+        self.use_bwrap = bool(bwrap) and sandbox != "none"
+        if sandbox == "auto" and not bwrap:
+            sbx.warn_no_bwrap_once()
+        scratch_parent = paths.cache_dir() / "scratch"
+        scratch_parent.mkdir(parents=True, exist_ok=True)
+        self.scratch_root = Path(
+            tempfile.mkdtemp(prefix=f"pool-{os.getpid()}-", dir=scratch_parent)
+        )
+        self.scratch_root.chmod(0o711)
+        self._idle: queue.Queue[_Worker] = queue.Queue()
+        for i in range(self.size):
+            self._idle.put(_Worker(i, self.scratch_root, self.use_bwrap))
+        self._executor = ThreadPoolExecutor(self.size, thread_name_prefix="render")
+        self._lock = threading.Lock()
+        self._closed = False
+
+    # ------------------------------------------------------------------ public API
+
+    def submit(self, code: str, **options: object) -> Future[RenderResult]:
+        """Queue a render; options are `RenderRequest` fields (scene, quality, timeout...)."""
+        request = RenderRequest(code=code, **options)  # type: ignore[arg-type]
+        return self.submit_request(request)
+
+    def submit_request(self, request: RenderRequest) -> Future[RenderResult]:
+        if self._closed:
+            raise RenderPoolError("the render pool is closed")
+        self.stats.submitted += 1
+        return self._executor.submit(self._render, request)
+
+    def render(self, code: str, **options: object) -> RenderResult:
+        """Render one program and wait for its result."""
+        return self.submit(code, **options).result()
+
+    def map(self, requests: list[RenderRequest]) -> list[RenderResult]:
+        """Render all requests in parallel; results in input order."""
+        futures = [self.submit_request(r) for r in requests]
+        return [f.result() for f in futures]
+
+    def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        self._executor.shutdown(wait=True, cancel_futures=True)
+        while not self._idle.empty():
+            self._idle.get_nowait().kill()
+        shutil.rmtree(self.scratch_root, ignore_errors=True)
+
+    def __enter__(self) -> RenderPool:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # ------------------------------------------------------------------ internals
+
+    def _render(self, request: RenderRequest) -> RenderResult:
+        started = time.monotonic()
+        key = request.key()
+        if self.cache and request.use_cache:
+            hit = self.cache.get(key)
+            if hit is not None:
+                self.stats.cache_hits += 1
+                hit.file = request.file
+                hit.elapsed_s = time.monotonic() - started
+                return _deliver(hit, request.out_dir)
+        if request.preflight:
+            result = _preflight(request)
+            if result is not None:
+                self.stats.preflight_failures += 1
+                result.elapsed_s = time.monotonic() - started
+                return result
+        result = self._run_in_worker(request)
+        result.file = request.file
+        if not result.scenes:
+            result.scenes = _scene_names(request.code)
+        if self.store.cacheable(result) or result.outputs:
+            result = self.store.put(key, result)
+        result.elapsed_s = time.monotonic() - started
+        return _deliver(result, request.out_dir)
+
+    def _run_in_worker(self, request: RenderRequest) -> RenderResult:
+        limits = self.limits.to_dict()
+        if os.geteuid() != 0:
+            limits["processes"] += _user_process_count()
+        job = {
+            "code": request.code,
+            "scene": request.scene,
+            "quality": request.quality,
+            "timeout": request.timeout,
+            "dry_run": request.dry_run,
+            "trace": request.trace,
+            "tex_template": request.tex_template,
+            "limits": limits,
+        }
+        worker = self._idle.get()
+        try:
+            restarted_before = worker.proc is not None
+            reply = worker.run(job)
+            if worker.proc is None and restarted_before:
+                self.stats.worker_restarts += 1
+            reply = _collect_outputs(reply, self.scratch_root / "out")
+        finally:
+            self._idle.put(worker)
+        self.stats.rendered += 1
+        return RenderResult.from_dict(reply)
+
+
+def _collect_outputs(reply: dict, out_root: Path) -> dict:
+    """Move the job's files out of the worker's scratch dir before it takes the next job."""
+    if not reply.get("outputs") and not reply.get("traces"):
+        return reply
+    target = Path(tempfile.mkdtemp(prefix="job-", dir=_ensure(out_root)))
+    for kind in ("outputs", "traces"):
+        moved = []
+        for src in reply.get(kind) or []:
+            dst = target / Path(src).name
+            shutil.move(src, dst)
+            moved.append(str(dst))
+        reply[kind] = moved
+    return reply
+
+
+def _ensure(path: Path) -> Path:
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def _deliver(result: RenderResult, out_dir: Path | None) -> RenderResult:
+    """Copy outputs to the caller's directory, if one was asked for."""
+    if out_dir is None or not result.outputs:
+        return result
+    out_dir = _ensure(Path(out_dir))
+    copied = []
+    for src in result.outputs:
+        dst = out_dir / Path(src).name
+        shutil.copyfile(src, dst)
+        copied.append(str(dst.resolve()))
+    result.outputs = copied
+    return result
+
+
+def _scene_names(code: str) -> list[str]:
+    """Scene class names found statically (for failures that killed the job before it said)."""
+    try:
+        from manimatic.render.preflight import check_code
+    except ImportError:
+        return []
+    return check_code(code).scenes
+
+
+def _preflight(request: RenderRequest) -> RenderResult | None:
+    """A failed static check as a RenderResult (stage `preflight`), or None to go on."""
+    try:
+        from manimatic.render.preflight import FINDING_CATEGORY, check_code
+    except ImportError:  # preflight not available: render straight away
+        return None
+    report = check_code(request.code, request.file)
+    if report.ok:
+        return None
+    finding = report.findings[0]
+    lines = request.code.splitlines()
+    excerpt = lines[finding.line - 1] if finding.line and 0 < finding.line <= len(lines) else None
+    type_by_code = {
+        "syntax": "SyntaxError",
+        "no_scene": "NoSceneError",
+        "unknown_attribute": "AttributeError",
+        "unknown_kwarg": "TypeError",
+        "manimgl_import": "ImportError",
+    }
+    return RenderResult.failure(
+        "preflight",
+        FINDING_CATEGORY.get(finding.code, "other_runtime"),
+        type_by_code.get(finding.code, "NameError"),
+        finding.message,
+        file=request.file,
+        scenes=report.scenes,
+        line=finding.line,
+        excerpt=excerpt,
+        hint=finding.suggestion,
+    )

@@ -1,0 +1,225 @@
+"""Isolation for LLM-written code: bubblewrap around the worker pool, limits inside each job.
+
+Layers, outermost first:
+
+1. bubblewrap (when available) around each warm worker: read-only root, private /tmp, home
+   directories hidden, only the worker's scratch dir writable, no network (a private loopback),
+   private PID namespace, dies with its parent.
+2. Per job (in the forked child): rlimits on address space, CPU seconds, file size and processes;
+   a new session so the whole process group can be killed on timeout; when running as root, the
+   job drops to an unprivileged uid so the process limit applies (root is exempt from it).
+3. An audit hook in the job that refuses network, process creation (except the TeX tools manim
+   itself runs), ctypes calls and writes outside the job dir. The hook is not a security boundary
+   by itself (layers 1-2 are); it turns attempts into a clear `sandbox` error instead of a
+   confusing failure later.
+"""
+
+from __future__ import annotations
+
+import os
+import resource
+import shutil
+import stat
+import sys
+import warnings
+from dataclasses import asdict, dataclass
+from functools import cache
+from pathlib import Path
+
+from manimatic.render.errors import SandboxViolation
+
+# Programs manim runs itself (LaTeX to SVG, optional ffmpeg): the only ones a job may start.
+ALLOWED_PROGRAMS = frozenset(
+    {"latex", "pdflatex", "xelatex", "lualatex", "dvisvgm", "ffmpeg", "ffprobe", "kpsewhich"}
+)
+UNPRIVILEGED_UID = 65534  # nobody
+_PATH_EVENTS = {"os.remove", "os.rmdir", "os.mkdir", "os.chmod", "os.chown", "os.truncate"}
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Resource limits for one render job."""
+
+    memory_mb: int = 4096  # address space; manim itself maps ~1.5 GB of virtual memory
+    cpu_s: int | None = None  # default: timeout + 10 s (a backstop; the wall-clock timeout rules)
+    file_mb: int = 512  # largest file a job may write (videos, logs)
+    processes: int = 64  # per unprivileged uid; LaTeX needs a few
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+@cache
+def bwrap_path() -> str | None:
+    """Path of a bubblewrap that works here, or None."""
+    path = shutil.which("bwrap")
+    if not path:
+        return None
+    import subprocess
+
+    probe = [path, "--ro-bind", "/", "/", "--unshare-net", "--die-with-parent", "true"]
+    try:
+        ok = subprocess.run(probe, capture_output=True, timeout=10).returncode == 0
+    except (OSError, subprocess.SubprocessError):
+        ok = False
+    return path if ok else None
+
+
+_warned_no_bwrap = False
+
+
+def warn_no_bwrap_once() -> None:
+    global _warned_no_bwrap
+    if not _warned_no_bwrap:
+        _warned_no_bwrap = True
+        warnings.warn(
+            "bubblewrap (bwrap) is not available: rendering with rlimits, an audit hook and a "
+            "timeout only. Install it (apt install bubblewrap) for filesystem and network "
+            "isolation.",
+            RuntimeWarning,
+            stacklevel=3,
+        )
+
+
+def _closed_ancestor(path: Path) -> Path | None:
+    """The topmost ancestor of `path` that other users cannot traverse (e.g. /root)."""
+    for parent in reversed(path.parents):
+        if parent == Path("/"):
+            continue
+        try:
+            if not parent.stat().st_mode & stat.S_IXOTH:
+                return parent
+        except OSError:
+            return None
+    return None
+
+
+def runtime_paths() -> list[Path]:
+    """Directories the worker must read: the interpreter, the venv, manimatic's own source."""
+    import manimatic
+
+    paths = {Path(sys.base_prefix), Path(sys.prefix), Path(manimatic.__file__).parent.parent}
+    paths |= {Path(p) for p in sys.path if p and Path(p).is_dir()}
+    return sorted({p.resolve() for p in paths})
+
+
+def bwrap_command(bwrap: str, scratch: Path, argv: list[str]) -> list[str]:
+    """The bubblewrap command line that runs `argv` with only `scratch` writable."""
+    cmd = [bwrap, "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp"]
+    # Hide home directories (keys, tokens, other projects); re-expose what Python needs.
+    hidden = [p for p in ("/root", "/home") if Path(p).is_dir()]
+    for path in hidden:
+        cmd += ["--tmpfs", path]
+    roots = [Path(h) for h in [*hidden, "/tmp"]]
+    rebinds = [p for p in runtime_paths() if p.exists() and any(p.is_relative_to(r) for r in roots)]
+    # Directories bwrap creates on the way to a mount point are private (0700); a job that runs
+    # as `nobody` must traverse them, so create them open first.
+    between = sorted(
+        {
+            a
+            for p in [*rebinds, scratch.resolve()]
+            for a in p.parents
+            if any(a.is_relative_to(r) and a != r for r in roots)
+        }
+    )
+    for directory in between:
+        cmd += ["--perms", "0755", "--dir", str(directory)]
+    for path in rebinds:
+        cmd += ["--ro-bind", str(path), str(path)]
+    cmd += ["--bind", str(scratch), str(scratch)]
+    cmd += [
+        "--unshare-net",
+        "--unshare-pid",
+        "--unshare-ipc",
+        "--unshare-uts",
+        "--die-with-parent",
+        "--new-session",
+        "--chdir",
+        str(scratch),
+        "--",
+        *argv,
+    ]
+    return cmd
+
+
+def can_drop_privileges() -> bool:
+    """Root is exempt from RLIMIT_NPROC; a job drops to `nobody` when that user can run Python."""
+    if os.geteuid() != 0:
+        return False
+    # Under bwrap the closed home directories are replaced by open tmpfs mounts, so only check
+    # outside of them when not sandboxed; the worker passes the answer in its job config.
+    return all(_closed_ancestor(p) is None for p in runtime_paths())
+
+
+def set_job_limits(limits: Limits, timeout_s: float, drop_to_uid: int | None) -> None:
+    """Apply rlimits (and the uid drop) in the forked job process, before user code runs."""
+    memory = limits.memory_mb * 1024 * 1024
+    resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
+    cpu = limits.cpu_s if limits.cpu_s is not None else int(timeout_s) + 10
+    resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 1))
+    size = limits.file_mb * 1024 * 1024
+    resource.setrlimit(resource.RLIMIT_FSIZE, (size, size))
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+    if drop_to_uid is not None:
+        os.setgroups([])
+        os.setgid(drop_to_uid)
+        os.setuid(drop_to_uid)
+    if os.geteuid() != 0:
+        resource.setrlimit(resource.RLIMIT_NPROC, (limits.processes, limits.processes))
+
+
+def install_audit_hook(job_dir: Path) -> None:
+    """Refuse network, process creation, ctypes and writes outside `job_dir` from now on."""
+    allowed_roots = (str(job_dir.resolve()), "/dev/null")
+    write_flags = os.O_WRONLY | os.O_RDWR | os.O_APPEND | os.O_CREAT | os.O_TRUNC
+
+    def outside(path: object) -> bool:
+        if isinstance(path, int):
+            return False  # an already open descriptor
+        try:
+            resolved = os.path.realpath(os.fsdecode(path))  # type: ignore[arg-type]
+        except (TypeError, ValueError):
+            return False
+        return not any(
+            resolved == root or resolved.startswith(root + os.sep) for root in allowed_roots
+        )
+
+    def program_allowed(executable: object, args: object) -> bool:
+        name = executable
+        if name is None and isinstance(args, list | tuple) and args:
+            name = args[0]
+        if isinstance(name, bytes | str | os.PathLike):
+            return os.path.basename(os.fsdecode(name)) in ALLOWED_PROGRAMS
+        return False
+
+    def hook(event: str, args: tuple) -> None:
+        if event.startswith("socket.") and event in {
+            "socket.connect",
+            "socket.bind",
+            "socket.sendto",
+            "socket.sendmsg",
+        }:
+            raise SandboxViolation(f"network access is not allowed in the sandbox ({event})")
+        if event in {"os.fork", "os.forkpty", "os.system", "os.exec", "os.posix_spawn", "os.spawn"}:
+            raise SandboxViolation(f"starting processes is not allowed in the sandbox ({event})")
+        if event == "subprocess.Popen" and not program_allowed(args[0], args[1]):
+            raise SandboxViolation(
+                f"starting processes is not allowed in the sandbox (tried to run {args[1]!r})"
+            )
+        if event in {"ctypes.dlopen", "ctypes.dlsym", "ctypes.call_function"}:
+            raise SandboxViolation(f"ctypes is not allowed in the sandbox ({event})")
+        if event == "open":
+            path, mode, flags = args
+            writing = (isinstance(mode, str) and any(c in mode for c in "wax+")) or (
+                mode is None and isinstance(flags, int) and flags & write_flags
+            )
+            if writing and outside(path):
+                raise SandboxViolation(f"writing outside the job directory is not allowed: {path}")
+        if event in _PATH_EVENTS and args and outside(args[0]):
+            raise SandboxViolation(f"changing files outside the job directory: {args[0]}")
+        if event in {"os.rename", "os.link", "os.symlink"} and len(args) > 1 and outside(args[1]):
+            raise SandboxViolation(f"changing files outside the job directory: {args[1]}")
+        if event == "shutil.rmtree" and args and outside(args[0]):
+            raise SandboxViolation(f"changing files outside the job directory: {args[0]}")
+
+    sys.addaudithook(hook)
