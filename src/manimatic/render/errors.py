@@ -40,7 +40,14 @@ _CATEGORY_BY_TYPE: list[tuple[type[BaseException], str]] = [
     (PermissionError, "sandbox"),
 ]
 
-_SANDBOX_ERRNOS = {errno.EROFS, errno.EACCES, errno.EPERM, errno.ENETUNREACH, errno.EHOSTUNREACH}
+_SANDBOX_ERRNOS = {
+    errno.EROFS,
+    errno.EACCES,
+    errno.EPERM,
+    errno.ENETUNREACH,
+    errno.EHOSTUNREACH,
+    errno.EFBIG,  # the file-size rlimit (Python ignores SIGXFSZ, so writes fail instead)
+}
 
 
 def is_latex_error(exc: BaseException) -> bool:

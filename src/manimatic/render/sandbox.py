@@ -188,9 +188,14 @@ def install_audit_hook(job_dir: Path) -> None:
         name = executable
         if name is None and isinstance(args, list | tuple) and args:
             name = args[0]
-        if isinstance(name, bytes | str | os.PathLike):
-            return os.path.basename(os.fsdecode(name)) in ALLOWED_PROGRAMS
-        return False
+        if not isinstance(name, bytes | str | os.PathLike):
+            return False
+        name = os.fsdecode(name)
+        if os.path.basename(name) not in ALLOWED_PROGRAMS:
+            return False
+        # The real TeX tool, not a look-alike the job wrote (it can only write in its job dir).
+        found = name if os.sep in name else shutil.which(name)
+        return found is not None and outside(found) and outside(os.path.realpath(found))
 
     def hook(event: str, args: tuple) -> None:
         if event.startswith("socket.") and event in {
