@@ -195,7 +195,9 @@ def install_audit_hook(job_dir: Path) -> None:
             return False
         # The real TeX tool, not a look-alike the job wrote (it can only write in its job dir).
         found = name if os.sep in name else shutil.which(name)
-        return found is not None and outside(found) and outside(os.path.realpath(found))
+        if found is None:
+            return True  # not installed: Popen fails with FileNotFoundError, a LaTeX error
+        return outside(found) and outside(os.path.realpath(found))
 
     def hook(event: str, args: tuple) -> None:
         if event.startswith("socket.") and event in {
