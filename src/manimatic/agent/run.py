@@ -1,0 +1,391 @@
+"""`generate`: description in, working Manim code and its video out, with the renderer in the loop.
+
+    from manimatic.agent import generate, RITLDoc
+    out = generate("A red circle grows, then turns blue.", "openai:gpt-4.1", RITLDoc(rounds=3))
+    out.success, out.video, out.code, out.transcript.save("run.json")
+
+One loop serves every strategy (they are data, see `strategies`):
+
+1. Ask the model (system prompt + `<TEXT_SCRIPT>`), extract the code.
+2. RITL-DOC with `doc_pass`: send the code and its `<API_INFO>` back for a check; take the revised
+   code (the first code stands if the reply has none).
+3. Render (the pool's static preflight fails a doomed program in milliseconds, which counts as a
+   failed attempt). A reply with no code, or code too large to be a scene, is a failed attempt too.
+4. On failure, while feedback rounds remain: a fresh prompt with the description, the failed code
+   and the feedback (plus `<API_INFO>` for RITL-DOC); back to 3. Stop at the first success.
+
+A failed program is data for the next round. An LLM or render-pool error is infrastructure: it
+propagates, with the transcript so far attached as `exc.transcript` (and saved first when a
+transcript path was given).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from manimatic.agent import prompts
+from manimatic.agent.extract import Extraction, extract_code
+from manimatic.agent.feedback import (
+    error_summary,
+    no_code_feedback,
+    render_feedback,
+    too_large_feedback,
+)
+from manimatic.agent.strategies import RITLDoc, Strategy
+from manimatic.agent.transcript import Round, Transcript, now_iso
+from manimatic.llm import Backend, GenerationOptions, Message, get_backend
+from manimatic.render import RenderPool, RenderResult, default_pool
+
+MAX_CODE_BYTES = 200_000  # a generated scene is a few KB; 200 KB is a runaway reply
+CODE_FILE_NAME = "scene.py"
+_API_ERROR_TRACE_CHARS = 2000  # traceback tail handed to the docs lookup (it finds the line)
+
+RoundCallback = Callable[[Round], None]
+
+
+@dataclass
+class GenerationResult:
+    """What `generate` produced.
+
+    Attributes:
+        code: The last code extracted (the study's "output = last code"); "" if no reply had any.
+        result: The render result of the last attempt (for a last reply with no code, the
+            stand-in failure saying so).
+        video: The output video (or image, for a scene with no animation) when it succeeded.
+        rounds: Render attempts made (1 + feedback rounds used).
+        success: Whether the last attempt rendered.
+        transcript: The full record of the run.
+        code_path: Where the final code was written (when an output directory was given).
+    """
+
+    code: str
+    result: RenderResult
+    video: str | None
+    rounds: int
+    success: bool
+    transcript: Transcript
+    code_path: str | None = None
+
+    @property
+    def error(self) -> str | None:
+        """One line on what failed in the last attempt, or None on success."""
+        return None if self.success else error_summary(self.result)
+
+    def to_dict(self) -> dict[str, Any]:
+        """A summary (the transcript is saved on its own)."""
+        return {
+            "ok": self.success,
+            "video": self.video,
+            "code_path": self.code_path,
+            "rounds": self.rounds,
+            "error": self.error,
+            "result": self.result.to_dict(),
+            "code": self.code,
+        }
+
+
+def generate(
+    description: str,
+    backend: Backend | str,
+    strategy: Strategy | None = None,
+    *,
+    pool: RenderPool | None = None,
+    options: GenerationOptions | None = None,
+    quality: str = "l",
+    timeout: float = 60.0,
+    out_dir: str | Path | None = None,
+    transcript_path: str | Path | None = None,
+    on_round: RoundCallback | None = None,
+) -> GenerationResult:
+    """Generate a Manim scene for `description`, fixing render failures per the strategy.
+
+    Args:
+        description: What the animation should show.
+        backend: A model backend, or a model spec for `get_backend` (closed afterwards).
+        strategy: Vanilla(), RITL(rounds=K) or RITLDoc(...); default RITLDoc().
+        pool: The render pool; default the process-wide one.
+        options: Sampling settings; default `GenerationOptions()`.
+        quality: Render quality: "l" (480p15, the study's), "m" or "h".
+        timeout: Seconds per render before it is killed.
+        out_dir: Where to put the final code (`scene.py`) and the video; None leaves the video
+            in the render cache and writes no code file.
+        transcript_path: Save the transcript here after every round (crash-safe record).
+        on_round: Called with each `Round` when it is complete (progress display).
+
+    Returns:
+        The final code, its render result and video, the attempts made and the transcript.
+
+    Raises:
+        ValueError: Empty description or bad settings.
+        LLMError: The model backend failed; `exc.transcript` holds the run so far.
+        RenderPoolError: The sandbox or pool is broken; `exc.transcript` likewise.
+    """
+    if not isinstance(description, str) or not description.strip():
+        raise ValueError(
+            "empty description: say what the animation should show, "
+            'e.g. "A blue square rotates, then turns into a red circle".'
+        )
+    if quality not in ("l", "m", "h", "p", "k"):
+        raise ValueError(f"quality must be l, m or h; got {quality!r}.")
+    if not isinstance(timeout, (int, float)) or not timeout > 0:
+        raise ValueError(f"timeout must be positive seconds; got {timeout!r}.")
+    own_backend = isinstance(backend, str)
+    model = get_backend(backend) if isinstance(backend, str) else backend
+    try:
+        run = _Run(
+            description=description.strip(),
+            backend=model,
+            strategy=strategy if strategy is not None else RITLDoc(),
+            pool=pool,
+            options=options or GenerationOptions(),
+            quality=quality,
+            timeout=float(timeout),
+            out_dir=Path(out_dir).expanduser() if out_dir is not None else None,
+            transcript_path=Path(transcript_path).expanduser() if transcript_path else None,
+            on_round=on_round,
+        )
+        return run.execute()
+    finally:
+        if own_backend:
+            model.close()
+
+
+class _Run:
+    """State of one `generate` call (kept out of the public API)."""
+
+    def __init__(
+        self,
+        *,
+        description: str,
+        backend: Backend,
+        strategy: Strategy,
+        pool: RenderPool | None,
+        options: GenerationOptions,
+        quality: str,
+        timeout: float,
+        out_dir: Path | None,
+        transcript_path: Path | None,
+        on_round: RoundCallback | None,
+    ) -> None:
+        self.description = description
+        self.backend = backend
+        self.strategy = strategy
+        self.pool = pool
+        self.options = options
+        self.quality = quality
+        self.timeout = timeout
+        self.out_dir = out_dir
+        self.transcript_path = transcript_path
+        self.on_round = on_round
+        self._pending_notes: list[str] = []  # for the next round (e.g. API info unavailable)
+        self.transcript = Transcript(
+            description=description,
+            model=getattr(backend, "spec", type(backend).__name__),
+            strategy=strategy.to_dict(),
+            options=options.to_dict(),
+            render={"quality": quality, "timeout": timeout},
+        )
+
+    # ------------------------------------------------------------------ the loop
+
+    def execute(self) -> GenerationResult:
+        try:
+            return self._loop()
+        except Exception as exc:
+            # Infrastructure failure: keep the record, then let the caller see the real error.
+            self.transcript.status = "error"
+            self.transcript.error = f"{type(exc).__name__}: {exc}"
+            self.transcript.finished_at = now_iso()
+            self._save()
+            exc.transcript = self.transcript  # type: ignore[attr-defined]
+            raise
+
+    def _loop(self) -> GenerationResult:
+        strategy = self.strategy
+        last_code = ""
+        messages = prompts.build_messages(self.description)
+        kind = "initial"
+        api_info: str | None = None
+        attempt = 0
+        while True:
+            attempt += 1
+            rnd, extraction = self._ask(attempt, kind, messages, api_info)
+            code = extraction.code if extraction.found else None
+            if kind == "initial" and strategy.doc_pass and code and _size(code) <= MAX_CODE_BYTES:
+                rnd, code = self._doc_pass(rnd, code)
+            result, feedback = self._evaluate(rnd, code, extraction)
+            if code:
+                last_code = code
+            self._finish_round(rnd)
+            if result.ok or attempt >= strategy.max_attempts:
+                break
+            previous = code if code and _size(code) <= MAX_CODE_BYTES else None
+            kind = "feedback"
+            api_info = None
+            if strategy.api_info and previous:
+                api_info = self._api_info(previous, _error_text(result))
+                messages = prompts.ritl_doc_messages(self.description, previous, feedback, api_info)
+            else:
+                messages = prompts.ritl_messages(self.description, previous, feedback)
+        return self._final(last_code, result, attempt)
+
+    def _ask(
+        self, attempt: int, kind: str, messages: list[Message], api_info: str | None
+    ) -> tuple[Round, Extraction]:
+        """One model call, recorded as a round (and saved, even if the call fails)."""
+        rnd = Round(
+            attempt=attempt,
+            kind=kind,
+            messages=[m.to_dict() for m in messages],
+            api_info=api_info,
+        )
+        rnd.notes.extend(self._pending_notes)
+        self._pending_notes.clear()
+        self.transcript.rounds.append(rnd)
+        started = time.perf_counter()
+        try:
+            completion = self.backend.complete(messages, self.options)
+        except Exception as exc:
+            rnd.llm_s = time.perf_counter() - started
+            rnd.error = f"{type(exc).__name__}: {exc}"
+            raise
+        rnd.llm_s = time.perf_counter() - started
+        rnd.reply = completion.text
+        rnd.usage = completion.usage.to_dict()
+        rnd.model = completion.model
+        extraction = extract_code(completion.text)
+        rnd.extraction = extraction.to_dict()
+        return rnd, extraction
+
+    def _doc_pass(self, first: Round, code: str) -> tuple[Round, str]:
+        """RITL-DOC's check of the first code against the docs; returns the code to render."""
+        api_info = self._api_info(code, None)
+        if not api_info:
+            first.notes.append("doc pass skipped: no API info for this code (no Manim names found)")
+            return first, code
+        first.notes.append("revised by the doc pass before rendering")
+        self._finish_round(first)
+        messages = prompts.doc_pass_messages(self.description, code, api_info)
+        rnd, extraction = self._ask(first.attempt, "doc_pass", messages, api_info)
+        if extraction.found:
+            return rnd, extraction.code
+        rnd.notes.append("the doc pass reply had no code: rendering the first code")
+        return rnd, code
+
+    def _evaluate(
+        self, rnd: Round, code: str | None, extraction: Extraction
+    ) -> tuple[RenderResult, str]:
+        """Render the round's code, or stand in a failure; returns (result, feedback)."""
+        if code is None:
+            result = RenderResult.failure(
+                "preflight",
+                "no_scene",
+                "NoCodeError",
+                f"no code: {extraction.reason or 'the reply contained no code'}",
+            )
+            feedback = no_code_feedback(extraction)
+        elif _size(code) > MAX_CODE_BYTES:
+            size = _size(code)
+            result = RenderResult.failure(
+                "preflight",
+                "other_runtime",
+                "CodeTooLargeError",
+                f"the code is {size:,} bytes, over the {MAX_CODE_BYTES:,}-byte limit; not rendered",
+            )
+            feedback = too_large_feedback(size, MAX_CODE_BYTES)
+        else:
+            started = time.perf_counter()
+            pool = self.pool or default_pool()
+            result = pool.render(
+                code, quality=self.quality, timeout=self.timeout, out_dir=self.out_dir
+            )
+            rnd.render_s = time.perf_counter() - started
+            rnd.rendered_code = code
+            feedback = "" if result.ok else render_feedback(result, code)
+        rnd.result = result.to_dict(logs=True)
+        rnd.feedback = feedback or None
+        return result, feedback
+
+    def _api_info(self, code: str, error_message: str | None) -> str:
+        # Imported here: the docs index loads manim, which vanilla and RITL never need.
+        from manimatic.docs import api_info_for_code
+
+        try:
+            return api_info_for_code(
+                code, error_message=error_message, max_chars=self._api_info_chars()
+            )
+        except Exception as exc:  # noqa: BLE001 - docs are an aid; the loop goes on without
+            self._pending_notes.append(f"API info unavailable: {type(exc).__name__}: {exc}")
+            return ""
+
+    def _api_info_chars(self) -> int:
+        return getattr(self.strategy, "api_info_chars", 6000)
+
+    def _finish_round(self, rnd: Round) -> None:
+        self._save()
+        if self.on_round is not None:
+            self.on_round(rnd)
+
+    def _final(self, code: str, result: RenderResult, attempts: int) -> GenerationResult:
+        code_path = None
+        if self.out_dir is not None and code:
+            self.out_dir.mkdir(parents=True, exist_ok=True)
+            path = self.out_dir / CODE_FILE_NAME
+            path.write_text(code.rstrip("\n") + "\n", encoding="utf-8")
+            code_path = str(path.resolve())
+        video = _video(result) if result.ok else None
+        transcript = self.transcript
+        transcript.status = "success" if result.ok else "failed"
+        transcript.error = None if result.ok else error_summary(result)
+        transcript.finished_at = now_iso()
+        transcript.final = {
+            "success": result.ok,
+            "attempts": attempts,
+            "code": code,
+            "video": video,
+            "code_path": code_path,
+        }
+        self._save()
+        return GenerationResult(
+            code=code,
+            result=result,
+            video=video,
+            rounds=attempts,
+            success=result.ok,
+            transcript=transcript,
+            code_path=code_path,
+        )
+
+    def _save(self) -> None:
+        if self.transcript_path is not None:
+            self.transcript.save(self.transcript_path)
+
+
+def _size(code: str) -> int:
+    return len(code.encode("utf-8", errors="replace"))
+
+
+def _error_text(result: RenderResult) -> str | None:
+    """The error as the docs lookup reads it: `Type: message` plus the traceback tail."""
+    err = result.error
+    if err is None:
+        return None
+    text = f"{err.type}: {err.message}"
+    if err.traceback:
+        text += "\n" + err.traceback[-_API_ERROR_TRACE_CHARS:]
+    elif err.line:
+        text += f"\n(line {err.line})"
+    return text
+
+
+def _video(result: RenderResult) -> str | None:
+    """The main output: the first video, else the first image."""
+    for suffix in (".mp4", ".mov", ".webm", ".gif"):
+        for path in result.outputs:
+            if path.lower().endswith(suffix):
+                return path
+    return result.outputs[0] if result.outputs else None

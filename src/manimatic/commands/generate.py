@@ -1,0 +1,237 @@
+"""`manimatic generate PROMPT --model SPEC`: a description in, a Manim scene and its video out.
+
+Thin layer over `manimatic.agent.generate`: parse, call, print progress per round (rich) or one
+JSON object. Exit status: 0 video made; 1 every attempt failed (the last failure is printed);
+2 bad input (empty prompt, bad option); 3 the model backend or the render sandbox failed.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from pathlib import Path
+from typing import Any
+
+import typer
+from rich.console import Console
+
+from manimatic.commands._common import console, console_err, print_json
+
+DEFAULT_OUT_ROOT = Path("manimatic_out")
+EXIT_FAILED, EXIT_USAGE, EXIT_INFRA = 1, 2, 3
+
+
+def slugify(text: str, max_len: int = 48) -> str:
+    """A directory name from a prompt: ASCII lowercase words joined by dashes ("scene" if none).
+
+    Args:
+        text: The prompt.
+        max_len: Longest slug.
+
+    Returns:
+        The slug.
+    """
+    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    slug = re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")
+    return slug[:max_len].rstrip("-") or "scene"
+
+
+def _open_pool() -> Any:
+    """The render pool for one run: one worker, since rounds render one after another."""
+    from manimatic.render import RenderPool
+
+    return RenderPool(1)
+
+
+class _Progress:
+    """Prints one line per round: what the model produced and how it rendered."""
+
+    def __init__(self, out: Console, max_attempts: int) -> None:
+        self.out = out
+        self.max_attempts = max_attempts
+
+    def __call__(self, rnd: Any) -> None:
+        from manimatic.agent.feedback import error_summary
+
+        label = f"round {rnd.attempt}/{self.max_attempts}"
+        if rnd.kind == "doc_pass":
+            label += " doc pass"
+        code = rnd.code
+        if code is None:
+            reason = (rnd.extraction or {}).get("reason") or "no code"
+            made = f"[yellow]reply had no code[/] ({_escape(reason)})"
+        else:
+            n = code.count("\n") + 1
+            verb = "revised" if rnd.kind == "doc_pass" else "generated"
+            made = f"{verb} {n} line{'s' if n != 1 else ''}"
+        tokens = (rnd.usage or {}).get("total_tokens")
+        timing = f"[dim]{rnd.llm_s:.1f}s{f', {tokens} tokens' if tokens else ''}[/]"
+        result = rnd.render_result
+        if result is None:
+            outcome = "checking the API usage against the docs"
+        elif result.ok:
+            outcome = f"[green]render ok[/] [dim]{result.elapsed_s:.1f}s[/]"
+        elif code is None and result.error and result.error.type == "NoCodeError":
+            outcome = "[red]failed[/]"
+        else:
+            outcome = f"[red]render failed[/]: {_escape(error_summary(result))}"
+        self.out.print(f"{label}: {made} {timing} -> {outcome}", highlight=False, soft_wrap=True)
+
+
+def _escape(text: str) -> str:
+    from rich.markup import escape
+
+    return escape(text)
+
+
+def _fail(message: str, code: int, as_json: bool, payload: dict[str, Any]) -> typer.Exit:
+    """Report one error (a line on stderr, or the JSON object) and return the exit to raise."""
+    if as_json:
+        print_json({**payload, "ok": False, "error": message})
+    else:
+        console_err.print(
+            f"[bold red]error:[/] {_escape(message)}", highlight=False, soft_wrap=True
+        )
+    return typer.Exit(code)
+
+
+def generate_command(
+    prompt: str = typer.Argument(..., help="What the animation should show, in plain words."),
+    model: str = typer.Option(
+        ...,
+        "--model",
+        "-m",
+        envvar="MANIMATIC_MODEL",
+        help="Model spec: openai:MODEL, ollama:MODEL, hf:PATH (or hf:PATH@ADAPTER), "
+        "scripted:FILE.jsonl.",
+    ),
+    strategy: str = typer.Option("ritl-doc", "--strategy", "-s", help="vanilla | ritl | ritl-doc."),
+    rounds: int | None = typer.Option(
+        None, "--rounds", "-k", help="Feedback rounds after the first attempt (default 3)."
+    ),
+    out: Path | None = typer.Option(
+        None, "--out", "-o", help="Output directory (default ./manimatic_out/<prompt-slug>/)."
+    ),
+    transcript: Path | None = typer.Option(
+        None, "--transcript", help="Write the full transcript (every round) as JSON here."
+    ),
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON object on stdout."),
+    base_url: str | None = typer.Option(
+        None, "--base-url", help="OpenAI-compatible server URL (vLLM, Ollama, llama.cpp...)."
+    ),
+    temperature: float | None = typer.Option(None, "--temperature", help="Default 0.7."),
+    top_p: float | None = typer.Option(None, "--top-p", help="Default 0.95."),
+    max_tokens: int | None = typer.Option(None, "--max-tokens", help="Default 2048."),
+    seed: int | None = typer.Option(None, "--seed", help="Sampling seed."),
+    quality: str = typer.Option(
+        "l", "--quality", "-q", help="l (480p15), m (720p30), h (1080p60)."
+    ),
+    timeout: float = typer.Option(
+        60.0, "--timeout", help="Seconds per render before it is killed."
+    ),
+    no_doc_pass: bool = typer.Option(
+        False, "--no-doc-pass", help="ritl-doc: skip the API check before the first render."
+    ),
+) -> None:
+    """Generate a Manim CE scene and its video from a description, fixing render failures."""
+    from manimatic.agent import generate, strategy_from_name
+    from manimatic.llm import GenerationOptions, LLMError, get_backend
+    from manimatic.render import RenderPoolError
+
+    payload: dict[str, Any] = {
+        "ok": False,
+        "video": None,
+        "code_path": None,
+        "rounds": 0,
+        "strategy": strategy,
+        "model": model,
+        "error": None,
+        "transcript": None,
+    }
+    if not prompt.strip():
+        raise _fail(
+            'empty prompt: describe the animation, e.g. manimatic generate "A blue square '
+            'turns into a red circle" --model ...',
+            EXIT_USAGE,
+            as_json,
+            payload,
+        )
+    if quality not in ("l", "m", "h"):
+        raise _fail(f"--quality must be l, m or h (got {quality!r})", EXIT_USAGE, as_json, payload)
+    if not timeout > 0:
+        raise _fail(f"--timeout must be positive (got {timeout})", EXIT_USAGE, as_json, payload)
+    try:
+        chosen = strategy_from_name(
+            strategy, rounds=rounds, doc_pass=False if no_doc_pass else None
+        )
+        given = {"temperature": temperature, "top_p": top_p, "max_tokens": max_tokens}
+        options = GenerationOptions(seed=seed, **{k: v for k, v in given.items() if v is not None})
+    except ValueError as exc:
+        raise _fail(str(exc), EXIT_USAGE, as_json, payload) from None
+    payload["strategy"] = chosen.name
+    out_dir = out if out is not None else DEFAULT_OUT_ROOT / slugify(prompt)
+    progress_out = console_err if as_json else console
+    try:
+        backend = get_backend(model, base_url=base_url)
+    except LLMError as exc:
+        raise _fail(f"model {model}: {exc}", EXIT_INFRA, as_json, payload) from None
+    if transcript is not None:
+        payload["transcript"] = str(transcript)
+    if not as_json:
+        console.print(
+            f"[bold]generating[/] with {model} ({chosen})", highlight=False, soft_wrap=True
+        )
+    try:
+        with backend, _open_pool() as pool:
+            result = generate(
+                prompt,
+                backend,
+                chosen,
+                pool=pool,
+                options=options,
+                quality=quality,
+                timeout=timeout,
+                out_dir=out_dir,
+                transcript_path=transcript,
+                on_round=_Progress(progress_out, chosen.max_attempts),
+            )
+    except LLMError as exc:
+        record = getattr(exc, "transcript", None)
+        payload["rounds"] = record.attempts if record else 0
+        where = f" in round {payload['rounds']}" if payload["rounds"] else ""
+        raise _fail(f"the model call failed{where}: {exc}", EXIT_INFRA, as_json, payload) from None
+    except RenderPoolError as exc:
+        raise _fail(f"the render sandbox failed: {exc}", EXIT_INFRA, as_json, payload) from None
+    payload.update(
+        ok=result.success,
+        video=result.video,
+        code_path=result.code_path,
+        rounds=result.rounds,
+        error=result.error,
+    )
+    if as_json:
+        print_json(payload)
+    elif result.success:
+        console.print(
+            f"[green]done[/] in {result.rounds} round(s); code: {result.code_path}",
+            highlight=False,
+            soft_wrap=True,
+        )
+        if transcript is not None:
+            console.print(f"transcript: {transcript}", highlight=False, soft_wrap=True)
+        console.print(str(result.video), highlight=False, soft_wrap=True)
+    else:
+        where = f"; last code: {result.code_path}" if result.code_path else ""
+        console_err.print(
+            f"[bold red]error:[/] no working scene after {result.rounds} round(s); the last "
+            f"failed with {_escape(result.error or 'an unknown error')}{_escape(where)}",
+            highlight=False,
+            soft_wrap=True,
+        )
+    if not result.success:
+        raise typer.Exit(EXIT_FAILED)
+
+
+def register(app: typer.Typer) -> None:
+    """Add `generate` to the main app."""
+    app.command("generate")(generate_command)
