@@ -18,12 +18,11 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Literal, Protocol
 
 from manimatic import paths
 from manimatic.render import sandbox as sbx
@@ -201,35 +200,25 @@ class PoolStats:
     cache_hits: int = 0
     rendered: int = 0
     preflight_failures: int = 0
-    worker_restarts: int = 0
-    worker_import_s: list[float] = field(default_factory=list)
 
 
-class RenderPool:
-    """Render many programs in parallel through warm, sandboxed workers.
+class JobRunner(Protocol):
+    """Where a job dict actually runs: local warm workers, or Ray actors (executors/ray.py)."""
 
-    Args:
-        workers: parallel renders (default: CPU count).
-        sandbox: "auto" (bubblewrap when it works here, else rlimits + warning), "bwrap"
-            (required), or "none" (rlimits, audit hook and timeout only).
-        limits: per-job resource limits.
-        cache: a RenderCache, True for the default one, False for none.
-    """
+    slots: int  # jobs it can run at once
 
-    def __init__(
-        self,
-        workers: int | None = None,
-        *,
-        sandbox: SandboxMode = "auto",
-        limits: sbx.Limits | None = None,
-        cache: RenderCache | bool = True,
-    ) -> None:
-        self.size = max(1, workers or os.cpu_count() or 1)
-        self.limits = limits or sbx.Limits()
-        self.cache = RenderCache.default() if cache is True else (cache or None)
-        # Outputs always land in a content-addressed store; with the cache off it is only written.
-        self.store = self.cache or RenderCache(paths.cache_dir() / "renders-uncached")
-        self.stats = PoolStats()
+    def run(self, job: dict) -> dict:
+        """Run one job; the worker's reply with `outputs`/`traces` as local file paths."""
+        ...
+
+    def close(self) -> None: ...
+
+
+class LocalRunner:
+    """Warm sandboxed worker processes on this machine, one job at a time each."""
+
+    def __init__(self, workers: int | None = None, *, sandbox: SandboxMode = "auto") -> None:
+        self.slots = max(1, workers or os.cpu_count() or 1)
         bwrap = sbx.bwrap_path()
         if sandbox == "bwrap" and not bwrap:
             raise RenderPoolError(
@@ -245,11 +234,72 @@ class RenderPool:
             tempfile.mkdtemp(prefix=f"pool-{os.getpid()}-", dir=scratch_parent)
         )
         self.scratch_root.chmod(0o711)
+        self.restarts = 0
         self._idle: queue.Queue[_Worker] = queue.Queue()
-        for i in range(self.size):
+        for i in range(self.slots):
             self._idle.put(_Worker(i, self.scratch_root, self.use_bwrap))
+
+    def run(self, job: dict) -> dict:
+        job = dict(job)
+        if os.geteuid() != 0:  # RLIMIT_NPROC counts all of this user's processes
+            limits = dict(job["limits"])
+            limits["processes"] += _user_process_count()
+            job["limits"] = limits
+        worker = self._idle.get()
+        try:
+            was_running = worker.proc is not None
+            reply = worker.run(job)
+            if worker.proc is None and was_running:
+                self.restarts += 1
+            # Move the files out before the worker's scratch dir is wiped by its next job.
+            return _collect_outputs(reply, self.scratch_root / "out")
+        finally:
+            self._idle.put(worker)
+
+    def worker_pids(self) -> list[int]:
+        """PIDs of the running worker processes (bwrap's, when sandboxed)."""
+        workers = list(self._idle.queue)
+        return [w.proc.pid for w in workers if w.proc is not None]
+
+    def close(self) -> None:
+        while not self._idle.empty():
+            self._idle.get_nowait().kill()
+        shutil.rmtree(self.scratch_root, ignore_errors=True)
+
+
+class RenderPool:
+    """Render many programs in parallel through warm, sandboxed workers.
+
+    The pool is the one front every caller uses (CLI, agent, bench, rewards): cache lookup,
+    static preflight, then the job runs on its runner (local workers by default, Ray actors with
+    `manimatic.executors.make_executor("ray")`), and outputs land in the content-addressed store.
+
+    Args:
+        workers: parallel renders (default: CPU count).
+        sandbox: "auto" (bubblewrap when it works here, else rlimits + warning), "bwrap"
+            (required), or "none" (rlimits, audit hook and timeout only).
+        limits: per-job resource limits.
+        cache: a RenderCache, True for the default one, False for none.
+        runner: where jobs run; default a LocalRunner of `workers` warm workers.
+    """
+
+    def __init__(
+        self,
+        workers: int | None = None,
+        *,
+        sandbox: SandboxMode = "auto",
+        limits: sbx.Limits | None = None,
+        cache: RenderCache | bool = True,
+        runner: JobRunner | None = None,
+    ) -> None:
+        self.runner = runner or LocalRunner(workers, sandbox=sandbox)
+        self.size = self.runner.slots
+        self.limits = limits or sbx.Limits()
+        self.cache = RenderCache.default() if cache is True else (cache or None)
+        # Outputs always land in a content-addressed store; with the cache off it is only written.
+        self.store = self.cache or RenderCache(paths.cache_dir() / "renders-uncached")
+        self.stats = PoolStats()
         self._executor = ThreadPoolExecutor(self.size, thread_name_prefix="render")
-        self._lock = threading.Lock()
         self._closed = False
 
     # ------------------------------------------------------------------ public API
@@ -279,9 +329,7 @@ class RenderPool:
             return
         self._closed = True
         self._executor.shutdown(wait=True, cancel_futures=True)
-        while not self._idle.empty():
-            self._idle.get_nowait().kill()
-        shutil.rmtree(self.scratch_root, ignore_errors=True)
+        self.runner.close()
 
     def __enter__(self) -> RenderPool:
         return self
@@ -307,7 +355,9 @@ class RenderPool:
                 self.stats.preflight_failures += 1
                 result.elapsed_s = time.monotonic() - started
                 return result
-        result = self._run_in_worker(request)
+        reply = self.runner.run(self._job(request))
+        self.stats.rendered += 1
+        result = RenderResult.from_dict(reply)
         result.file = request.file
         if not result.scenes:
             result.scenes = _scene_names(request.code)
@@ -316,11 +366,9 @@ class RenderPool:
         result.elapsed_s = time.monotonic() - started
         return _deliver(result, request.out_dir)
 
-    def _run_in_worker(self, request: RenderRequest) -> RenderResult:
-        limits = self.limits.to_dict()
-        if os.geteuid() != 0:
-            limits["processes"] += _user_process_count()
-        job = {
+    def _job(self, request: RenderRequest) -> dict:
+        """The job as it travels to a worker: code and options, never file paths."""
+        return {
             "code": request.code,
             "scene": request.scene,
             "quality": request.quality,
@@ -328,19 +376,8 @@ class RenderPool:
             "dry_run": request.dry_run,
             "trace": request.trace,
             "tex_template": request.tex_template,
-            "limits": limits,
+            "limits": self.limits.to_dict(),
         }
-        worker = self._idle.get()
-        try:
-            restarted_before = worker.proc is not None
-            reply = worker.run(job)
-            if worker.proc is None and restarted_before:
-                self.stats.worker_restarts += 1
-            reply = _collect_outputs(reply, self.scratch_root / "out")
-        finally:
-            self._idle.put(worker)
-        self.stats.rendered += 1
-        return RenderResult.from_dict(reply)
 
 
 def _collect_outputs(reply: dict, out_root: Path) -> dict:
