@@ -8,7 +8,8 @@ from pathlib import Path
 import typer
 
 from manimatic.commands._common import console, console_err, print_json
-from manimatic.render import Limits, RenderPool, RenderRequest, RenderResult
+from manimatic.executors import EXECUTOR_HELP, make_executor
+from manimatic.render import Limits, RenderRequest, RenderResult
 from manimatic.render.result import RenderPoolError
 
 MAX_SOURCE_BYTES = 1_000_000  # LLM scenes are a few KB; a megabyte is not a scene
@@ -93,6 +94,10 @@ def render_command(
     trace: bool = typer.Option(False, "--trace", help="Also record what is on screen per frame."),
     sandbox: str = typer.Option("auto", "--sandbox", help="auto | bwrap | none."),
     memory_mb: int = typer.Option(4096, "--memory-mb", help="Address-space limit per job."),
+    executor: str = typer.Option("local", "--executor", help=EXECUTOR_HELP),
+    artifacts: Path | None = typer.Option(
+        None, "--artifacts", help="Store outputs here (e.g. a directory shared by the cluster)."
+    ),
 ) -> None:
     """Render Manim scene files in parallel through the warm, sandboxed pool."""
     if quality not in ("l", "m", "h", "p", "k"):
@@ -129,11 +134,17 @@ def render_command(
     size = min(workers or os.cpu_count() or 1, max(1, len(requests)))
     try:
         pool = (
-            RenderPool(size, sandbox=sandbox, limits=Limits(memory_mb=memory_mb))
+            make_executor(
+                executor,
+                workers=workers if executor != "local" else size,
+                sandbox=sandbox,
+                limits=Limits(memory_mb=memory_mb),
+                artifacts=artifacts,
+            )
             if requests
             else None
         )
-    except RenderPoolError as exc:
+    except (RenderPoolError, ValueError) as exc:
         console_err.print(f"[red]error:[/] {exc}")
         raise typer.Exit(3) from None
     futures = {i: pool.submit_request(r) for i, r in requests} if pool else {}

@@ -34,6 +34,10 @@ class RenderPoolError(RuntimeError):
     """The sandbox or the worker pool itself is broken (not the rendered program)."""
 
 
+class InfrastructureError(RenderPoolError):
+    """A job kept failing for reasons outside the code (a worker or node died), after retries."""
+
+
 @dataclass
 class RenderError:
     """Why a render failed, pointing into the user's code."""
