@@ -188,3 +188,13 @@ def _sleepers() -> int:
             if cmd.startswith(b"sleep\x00300") and _state(int(entry)) != "Z":
                 count += 1
     return count
+
+
+def test_refusal_wrapped_by_a_library_is_still_sandbox(render_pool):
+    code = scene(
+        "import urllib.request\n"
+        "urllib.request.urlopen('http://127.0.0.1:9/', timeout=2)"
+    )
+    result = render_pool.render(code, preflight=False)
+    assert (result.stage, result.error.category) == ("sandbox", "sandbox")
+    assert result.error.type == "URLError"

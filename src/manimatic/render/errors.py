@@ -65,8 +65,22 @@ def is_latex_error(exc: BaseException) -> bool:
     return False
 
 
+def _sandbox_cause(exc: BaseException) -> SandboxViolation | None:
+    """A sandbox refusal a library wrapped in its own error (e.g. requests' ConnectionError)."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        if isinstance(current, SandboxViolation):
+            return current
+        seen.add(id(current))
+        current = current.__cause__ or current.__context__
+    return None
+
+
 def categorize(exc: BaseException) -> str:
     """The contract's error category for an exception raised by user code."""
+    if _sandbox_cause(exc) is not None:
+        return "sandbox"
     if is_latex_error(exc):
         return "latex"
     for exc_type, category in _CATEGORY_BY_TYPE:
@@ -172,7 +186,7 @@ def hint_for(exc: BaseException, namespace: dict | None = None) -> str | None:
             "check the LaTeX: use raw strings (r'...'), balanced braces, and math-mode content in "
             "MathTex; plain text can use Text instead"
         )
-    if isinstance(exc, SandboxViolation):
+    if _sandbox_cause(exc) is not None:
         return "scenes may only compute and draw: no network, processes or files outside the job"
     if isinstance(exc, MemoryError):
         return "the scene needs too much memory; use fewer or smaller objects"
