@@ -97,7 +97,7 @@ def test_processes_are_refused_and_none_survive(render_pool, body):
 def test_fake_tex_tool_in_job_dir_is_refused(render_pool):
     code = scene("os.symlink('/bin/sh', 'latex')\nsubprocess.run(['./latex', '-c', 'sleep 300 &'])")
     result = render_pool.render(code, preflight=False)
-    assert result.error.category == "sandbox"
+    assert result.error is not None and result.error.category == "sandbox", result
 
 
 def test_memory_bomb_is_a_memory_error(render_pool):
