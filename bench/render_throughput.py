@@ -1,0 +1,83 @@
+"""Render throughput: `manimatic render` (warm pool, cold cache) vs sequential `manim` calls.
+
+Usage: python bench/render_throughput.py [--n 20] [--workers N]
+
+Renders the first N ManimBench test references both ways in the same run and prints both wall
+times and the ratio (target >= 4x on 2 cores), then the static preflight time per file.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).parent))
+from _manimbench import load  # noqa: E402
+
+BIN = Path(sys.executable).parent
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--n", type=int, default=20)
+    parser.add_argument("--workers", type=int, default=None)
+    args = parser.parse_args()
+    codes = list(load("test")["Code"][: args.n])
+
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp_path = Path(tmp)
+        files = []
+        for i, code in enumerate(codes):
+            path = tmp_path / f"ref_{i:03d}.py"
+            path.write_text(code)
+            files.append(path)
+
+        # Baseline: the study's way, one `manim` process per file, one after the other.
+        started = time.perf_counter()
+        base_ok = 0
+        for path in files:
+            media = tmp_path / "media" / path.stem
+            proc = subprocess.run(
+                [str(BIN / "manim"), "-ql", "--disable_caching", "--media_dir", str(media),
+                 str(path), "-a"],
+                capture_output=True, cwd=tmp_path, timeout=300,
+            )
+            produced = list(media.rglob("*.mp4")) + list(media.rglob("*.png"))
+            base_ok += proc.returncode == 0 and bool(produced)
+        baseline_s = time.perf_counter() - started
+
+        # manimatic: the whole batch through the warm sandboxed pool, cold cache.
+        env = dict(os.environ, MANIMATIC_HOME=str(tmp_path / "home"))
+        cmd = [str(BIN / "manimatic"), "render", *map(str, files), "--json"]
+        if args.workers:
+            cmd += ["--workers", str(args.workers)]
+        started = time.perf_counter()
+        proc = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=1800)
+        ours_s = time.perf_counter() - started
+        results = [json.loads(line) for line in proc.stdout.splitlines()]
+        ours_ok = sum(r["ok"] for r in results)
+
+        # Preflight: static check per file, after one warm-up (introspection is cached on disk).
+        from manimatic.render.preflight import check_code
+
+        check_code(codes[0])
+        started = time.perf_counter()
+        for code in codes:
+            check_code(code)
+        preflight_ms = (time.perf_counter() - started) / len(codes) * 1000
+
+    print(f"files: {len(files)}  cores: {os.cpu_count()}")
+    print(f"sequential manim -ql --disable_caching: {baseline_s:7.2f} s  ({base_ok} ok)")
+    print(f"manimatic render (warm pool, cold cache): {ours_s:7.2f} s  ({ours_ok} ok)")
+    print(f"speed-up: {baseline_s / ours_s:.2f}x  (target >= 4x)")
+    print(f"preflight: {preflight_ms:.1f} ms per file  (target < 50 ms)")
+
+
+if __name__ == "__main__":
+    main()
