@@ -206,3 +206,18 @@ def test_result_contract_round_trips(render_pool):
     assert set(data["error"]) == {"category", "type", "message", "line", "excerpt", "hint"}
     assert data["stage"] in STAGES and data["error"]["category"] in CATEGORIES
     assert RenderResult.from_dict(json.loads(json.dumps(data))).to_dict() == data
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "t = ValueTracker(0)\nself.add(Dot())\nself.play(t.animate.set_value(1), run_time=0.3)",
+        "self.add(PointCloudDot(color=BLUE))",
+    ],
+    ids=["value-tracker", "point-cloud"],
+)
+def test_tracing_never_changes_the_outcome(render_pool, body):
+    traced = render_pool.render(scene(body, name="Traced"), trace=True)
+    plain = render_pool.render(scene(body, name="Traced"))
+    assert traced.ok and plain.ok, (traced.error, plain.error)
+    assert len(traced.traces) == 1

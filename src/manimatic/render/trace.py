@@ -23,6 +23,15 @@ _GROUP_TYPES = {"VGroup", "Group", "VDict", "Mobject", "VMobject"}
 
 
 def _describe(mob: Any) -> dict[str, Any] | None:
+    """One on-screen object, or None. Never raises: tracing must not change a render's outcome
+    (e.g. a ValueTracker has points but `get_fill_opacity` fails on it)."""
+    try:
+        return _describe_unsafe(mob)
+    except Exception:  # noqa: BLE001
+        return None
+
+
+def _describe_unsafe(mob: Any) -> dict[str, Any] | None:
     points = mob.get_all_points() if hasattr(mob, "get_all_points") else None
     if points is None or len(points) == 0:
         return None
@@ -33,10 +42,14 @@ def _describe(mob: Any) -> dict[str, Any] | None:
         color = None
     text = getattr(mob, "text", None) or getattr(mob, "tex_string", None)
     fill = getattr(mob, "get_fill_opacity", None)
+    try:
+        fill_opacity = round(float(fill()), 3) if callable(fill) else None
+    except Exception:  # noqa: BLE001
+        fill_opacity = None
     return {
         "type": type(mob).__name__,
         "color": color,
-        "fill_opacity": round(float(fill()), 3) if callable(fill) else None,
+        "fill_opacity": fill_opacity,
         "bbox": [round(float(v), 3) for v in (lo[0], lo[1], hi[0], hi[1])],
         "text": str(text)[:200] if isinstance(text, str) else None,
     }
@@ -72,14 +85,21 @@ class TraceRecorder:
         """Frames covering [start_s, end_s) were written: sample the sampling times they hold."""
         if self.scene is None or end_s <= self.next_t + 1e-9:
             return
-        objects = snapshot(self.scene)  # frames in one call all show the same state
+        try:
+            objects = snapshot(self.scene)  # frames in one call all show the same state
+        except Exception:  # noqa: BLE001 - a trace must never change whether a scene renders
+            objects = []
         while self.next_t < end_s - 1e-9:
             self.frames.append({"t": round(self.next_t, 3), "mobjects": objects})
             self.next_t = round(self.next_t + 1 / TRACE_FPS, 6)
 
     def finish(self, path: Path, frame_width: float, frame_height: float) -> Path:
         if not self.frames and self.scene is not None:  # a still scene: its final state
-            self.frames.append({"t": 0.0, "mobjects": snapshot(self.scene)})
+            try:
+                objects = snapshot(self.scene)
+            except Exception:  # noqa: BLE001
+                objects = []
+            self.frames.append({"t": 0.0, "mobjects": objects})
         data = {
             "fps": TRACE_FPS,
             "frame_width": round(float(frame_width), 4),
