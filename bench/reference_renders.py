@@ -37,8 +37,10 @@ def main() -> None:
         wall = time.perf_counter() - started
 
     rows = rows.assign(ok=[r.ok for r in results])
-    print(f"{args.split}: {rows['ok'].sum()}/{len(rows)} references render "
-          f"({rows['ok'].mean():.1%}) in {wall:.0f} s")
+    print(
+        f"{args.split}: {rows['ok'].sum()}/{len(rows)} references render "
+        f"({rows['ok'].mean():.1%}) in {wall:.0f} s"
+    )
     for split, group in rows.groupby("Split"):
         print(f"  split {split}: {group['ok'].sum()}/{len(group)}")
     for kind, group in rows.groupby("Type"):
@@ -48,8 +50,10 @@ def main() -> None:
         if not result.ok:
             err = result.error
             causes[(result.stage, err.category)] += 1
-            print(f"  row {i} ({rows['Split'].iloc[i]}): {result.stage}/{err.category} "
-                  f"{err.type}: {err.message.splitlines()[0][:120]}")
+            print(
+                f"  row {i} ({rows['Split'].iloc[i]}): {result.stage}/{err.category} "
+                f"{err.type}: {err.message.splitlines()[0][:120]}"
+            )
     print("failure causes:", dict(causes))
 
 

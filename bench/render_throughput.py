@@ -44,9 +44,18 @@ def main() -> None:
         for path in files:
             media = tmp_path / "media" / path.stem
             proc = subprocess.run(
-                [str(BIN / "manim"), "-ql", "--disable_caching", "--media_dir", str(media),
-                 str(path), "-a"],
-                capture_output=True, cwd=tmp_path, timeout=300,
+                [
+                    str(BIN / "manim"),
+                    "-ql",
+                    "--disable_caching",
+                    "--media_dir",
+                    str(media),
+                    str(path),
+                    "-a",
+                ],
+                capture_output=True,
+                cwd=tmp_path,
+                timeout=300,
             )
             produced = list(media.rglob("*.mp4")) + list(media.rglob("*.png"))
             base_ok += proc.returncode == 0 and bool(produced)

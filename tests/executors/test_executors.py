@@ -59,7 +59,9 @@ def test_outputs_come_back_to_the_driver_store(ray_pool):
 
 
 def test_killed_ray_worker_is_replaced_and_the_job_completes(ray_pool):
-    slow = SCENES["still"].replace("self.add(", "import time\n        time.sleep(6)\n        self.add(")
+    slow = SCENES["still"].replace(
+        "self.add(", "import time\n        time.sleep(6)\n        self.add("
+    )
     jobs = [ray_pool.submit(slow.replace("Moving", f"Slow{i}"), use_cache=False) for i in range(4)]
     time.sleep(3)  # let the actors pick the jobs up
     victim = ray_pool.runner.actor_pids()
