@@ -191,10 +191,7 @@ def _sleepers() -> int:
 
 
 def test_refusal_wrapped_by_a_library_is_still_sandbox(render_pool):
-    code = scene(
-        "import urllib.request\n"
-        "urllib.request.urlopen('http://127.0.0.1:9/', timeout=2)"
-    )
+    code = scene("import urllib.request\nurllib.request.urlopen('http://127.0.0.1:9/', timeout=2)")
     result = render_pool.render(code, preflight=False)
     assert (result.stage, result.error.category) == ("sandbox", "sandbox")
     assert result.error.type == "URLError"

@@ -1,0 +1,543 @@
+"""`manimatic bench run|matrix|runs|results|compare|verify`: the benchmark from the shell.
+
+Thin layer over `manimatic.bench`: parse, call one function, print a rich table or `--json`.
+Exit status: 0 the command did its job (whatever the RSR); 2 bad input (missing dataset file,
+unknown run id, malformed generations file...); 3 a run stopped on repeated infrastructure errors
+(model server or sandbox down: run the same command again to resume).
+
+`--json` output: `run` one summary object; `matrix` one object with a summary per condition;
+`runs` a JSON array of runs; `results` a JSON array with one object per task; `compare` and
+`verify` one object each.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import typer
+from rich.markup import escape
+from rich.table import Table
+
+from manimatic.commands._common import UserError, console, console_err, print_json
+from manimatic.executors import EXECUTOR_HELP
+
+EXIT_INFRA = 3
+
+bench_app = typer.Typer(
+    name="bench",
+    help="Benchmark models on ManimBench (or your tasks): resumable runs in SQLite.",
+    no_args_is_help=True,
+)
+
+DB_HELP = "Benchmark database (default: bench.sqlite in the user data directory)."
+DATASET_HELP = (
+    "manimbench ($MANIMBENCH_DIR, else the hub), SuienR/ManimBench-v1, a .parquet/.csv/.jsonl "
+    "file, or a directory with the ManimBench v2 parquet files."
+)
+
+
+def _fmt(value: Any, pct: bool = False) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, float):
+        return f"{value:.1%}" if pct else f"{value:.3f}"
+    return str(value)
+
+
+def _options(
+    temperature: float | None, top_p: float | None, max_tokens: int | None, seed: int | None
+) -> Any:
+    from manimatic.llm import GenerationOptions
+
+    given = {"temperature": temperature, "top_p": top_p, "max_tokens": max_tokens, "seed": seed}
+    try:
+        return GenerationOptions(**{k: v for k, v in given.items() if v is not None})
+    except ValueError as exc:
+        raise UserError(str(exc)) from None
+
+
+def _embedders(enabled: bool) -> dict[str, Any]:
+    return {} if enabled else {"image_embedder": None, "code_embedder": None}
+
+
+def _print_summary(summary: Any) -> None:
+    head = "resumed" if summary.resumed else "new"
+    console.print(
+        f"[bold]run {summary.run_id}[/] ({head}, {summary.status}): {summary.done}/"
+        f"{summary.total} tasks scored ({summary.new} now, {summary.skipped} already stored) "
+        f"in {summary.elapsed_s:.1f} s",
+        highlight=False,
+    )
+    overall = summary.stats.get("overall", {})
+    table = Table("group", "n", "RSR", "VS", "fidelity", "CodeBLEU", "CBB", "rounds")
+    groups = [("all", overall)] + sorted(summary.stats.get("by_type", {}).items())
+    for name, g in groups:
+        m = g.get("means", {})
+        table.add_row(
+            escape(name),
+            str(g.get("n", 0)),
+            _fmt(g.get("rsr"), pct=True),
+            _fmt(m.get("vs")),
+            _fmt(m.get("fidelity")),
+            _fmt(m.get("codebleu")),
+            _fmt(m.get("cbb")),
+            _fmt(m.get("rounds")),
+        )
+    console.print(table)
+    errors = summary.stats.get("errors") or {}
+    if errors:
+        console.print(
+            "failures: " + ", ".join(f"{k} {v}" for k, v in errors.items()), highlight=False
+        )
+    for problem in summary.dataset_problems:
+        console_err.print(f"[yellow]dataset:[/] {escape(problem)}", highlight=False)
+    if summary.unknown_generation_ids:
+        ids = ", ".join(summary.unknown_generation_ids[:10])
+        more = len(summary.unknown_generation_ids) - 10
+        console_err.print(
+            f"[yellow]generations:[/] {len(summary.unknown_generation_ids)} id(s) match no task: "
+            f"{escape(ids)}{f' (+{more} more)' if more > 0 else ''}",
+            highlight=False,
+        )
+    if summary.missing_generations:
+        console_err.print(
+            f"[yellow]generations:[/] {summary.missing_generations} task(s) have no generation "
+            "(scored as failures)",
+            highlight=False,
+        )
+    for note in summary.notes:
+        console.print(f"[dim]note: {escape(note)}[/]", highlight=False)
+    console.print(f"[dim]database: {escape(summary.db)}[/]", highlight=False)
+
+
+@bench_app.command("run")
+def run_command(
+    dataset: str = typer.Option("manimbench", "--dataset", "-d", help=DATASET_HELP),
+    model: str | None = typer.Option(
+        None,
+        "--model",
+        "-m",
+        help="openai:MODEL, ollama:MODEL, hf:PATH or hf:PATH@ADAPTER, scripted:FILE.jsonl, "
+        "or reference (answers with the reference code: calibrates the harness).",
+    ),
+    strategy: str = typer.Option("vanilla", "--strategy", "-s", help="vanilla | ritl | ritl-doc."),
+    rounds: int | None = typer.Option(None, "--rounds", "-k", help="Feedback rounds (ritl*)."),
+    label: str | None = typer.Option(None, "--label", help="Condition label: base, sft, grpo..."),
+    workers: int | None = typer.Option(None, "--workers", "-w", help="Tasks in flight (4)."),
+    render_workers: int | None = typer.Option(
+        None, "--render-workers", help="Parallel renders (default: CPU count)."
+    ),
+    executor: str = typer.Option("local", "--executor", help=EXECUTOR_HELP),
+    limit: int | None = typer.Option(None, "--limit", "-n", help="Only the first N tasks."),
+    split: str = typer.Option("test", "--split", help="train | test | all."),
+    types: list[str] | None = typer.Option(
+        None, "--type", help="Only tasks of this Type (repeatable): Basic, Intermediate..."
+    ),
+    db: Path | None = typer.Option(None, "--db", help=DB_HELP),
+    generations: Path | None = typer.Option(
+        None, "--generations", help='Score code made elsewhere: JSONL of {"id", "code"}.'
+    ),
+    base_url: str | None = typer.Option(None, "--base-url", help="OpenAI-compatible server."),
+    temperature: float | None = typer.Option(None, "--temperature"),
+    top_p: float | None = typer.Option(None, "--top-p"),
+    max_tokens: int | None = typer.Option(None, "--max-tokens"),
+    seed: int | None = typer.Option(None, "--seed"),
+    no_doc_pass: bool = typer.Option(False, "--no-doc-pass", help="ritl-doc without doc pass."),
+    quality: str = typer.Option("l", "--quality", "-q", help="l (480p15, the study's), m, h."),
+    timeout: float = typer.Option(120.0, "--timeout", help="Seconds per render."),
+    embedders: bool = typer.Option(
+        True, "--embedders/--no-embedders", help="Load CLIP / CodeBERT when available."
+    ),
+    score_cache: bool = typer.Option(
+        True,
+        "--score-cache/--no-score-cache",
+        help="Reuse scores of identical renders and code under the same metric code.",
+    ),
+    as_json: bool = typer.Option(False, "--json", help="Print the summary as one JSON object."),
+) -> None:
+    """Run one condition (model x strategy) on a dataset; the same command again resumes it."""
+    from manimatic.bench import BenchError, run_bench
+
+    if model is None and generations is None:
+        raise UserError("give --model SPEC (or --model reference), or --generations FILE.jsonl.")
+    options = None if model == "reference" or generations else _options(
+        temperature, top_p, max_tokens, seed
+    )  # fmt: skip
+    try:
+        summary = run_bench(
+            dataset,
+            model or "",
+            strategy,
+            label=label,
+            workers=workers,
+            limit=limit,
+            db=db,
+            rounds=rounds,
+            doc_pass=False if no_doc_pass else None,
+            split=split,
+            types=types or None,
+            generations=generations,
+            base_url=base_url,
+            options=options,
+            quality=quality,
+            timeout=timeout,
+            render_workers=render_workers,
+            executor=executor,
+            score_cache=score_cache,
+            progress=not as_json,
+            **_embedders(embedders),
+        )
+    except BenchError as exc:
+        partial = getattr(exc, "summary", None)
+        if partial is None:
+            raise UserError(str(exc)) from None
+        if as_json:
+            print_json(partial.to_dict())
+        else:
+            _print_summary(partial)
+        raise UserError(str(exc), exit_code=EXIT_INFRA) from None
+    if as_json:
+        print_json(summary.to_dict())
+    else:
+        _print_summary(summary)
+
+
+@bench_app.command("matrix")
+def matrix_command(
+    dataset: str = typer.Option("manimbench", "--dataset", "-d", help=DATASET_HELP),
+    models: list[str] = typer.Option(
+        ..., "--model", "-m", help="LABEL=SPEC (repeatable), e.g. base=hf:Qwen/...@adapters/sft."
+    ),
+    strategies: list[str] = typer.Option(
+        ..., "--strategy", "-s", help="vanilla | ritl | ritl-doc (repeatable)."
+    ),
+    rounds: int | None = typer.Option(None, "--rounds", "-k", help="Feedback rounds (ritl*)."),
+    workers: int | None = typer.Option(None, "--workers", "-w", help="Tasks in flight (4)."),
+    render_workers: int | None = typer.Option(None, "--render-workers"),
+    executor: str = typer.Option("local", "--executor", help=EXECUTOR_HELP),
+    limit: int | None = typer.Option(None, "--limit", "-n"),
+    split: str = typer.Option("test", "--split"),
+    types: list[str] | None = typer.Option(None, "--type"),
+    db: Path | None = typer.Option(None, "--db", help=DB_HELP),
+    base_url: str | None = typer.Option(None, "--base-url"),
+    temperature: float | None = typer.Option(None, "--temperature"),
+    top_p: float | None = typer.Option(None, "--top-p"),
+    max_tokens: int | None = typer.Option(None, "--max-tokens"),
+    seed: int | None = typer.Option(None, "--seed"),
+    quality: str = typer.Option("l", "--quality", "-q"),
+    timeout: float = typer.Option(120.0, "--timeout"),
+    embedders: bool = typer.Option(True, "--embedders/--no-embedders"),
+    as_json: bool = typer.Option(False, "--json"),
+) -> None:
+    """Run models x strategies (the study's 9 conditions) into one database."""
+    from manimatic.bench import BenchError, parse_model_specs, run_matrix
+
+    try:
+        result = run_matrix(
+            dataset,
+            parse_model_specs(models),
+            strategies,
+            rounds=rounds,
+            db=db,
+            workers=workers,
+            limit=limit,
+            split=split,
+            types=types or None,
+            base_url=base_url,
+            options=_options(temperature, top_p, max_tokens, seed),
+            quality=quality,
+            timeout=timeout,
+            render_workers=render_workers,
+            executor=executor,
+            progress=not as_json,
+            **_embedders(embedders),
+        )
+    except BenchError as exc:
+        raise UserError(str(exc)) from None
+    if as_json:
+        print_json(result.to_dict())
+    else:
+        table = Table("run", "label", "model", "strategy", "status", "done", "RSR", "VS")
+        for s in result.runs:
+            table.add_row(
+                s.run_id,
+                escape(str(s.label or "-")),
+                escape(s.model),
+                escape(s.strategy),
+                s.status,
+                f"{s.done}/{s.total}",
+                _fmt(s.rsr, pct=True),
+                _fmt(s.mean_vs),
+            )
+        console.print(table)
+        for f in result.failed:
+            console_err.print(
+                f"[red]failed:[/] {escape(str(f['label']))} {escape(f['model'])} "
+                f"{escape(f['strategy'])}: {escape(f['error'])}",
+                highlight=False,
+            )
+    if result.failed:
+        raise typer.Exit(EXIT_INFRA)
+
+
+def _open_store(db: Path | None) -> Any:
+    from manimatic.bench.store import Store, StoreError
+
+    if db is not None and not Path(db).expanduser().is_file():
+        raise UserError(f"no benchmark database at {db}; create one with `manimatic bench run`.")
+    try:
+        return Store(db)
+    except StoreError as exc:
+        raise UserError(str(exc)) from None
+
+
+def _get_run(store: Any, ref: str) -> Any:
+    from manimatic.bench.store import StoreError
+
+    try:
+        return store.get_run(ref)
+    except StoreError as exc:
+        raise UserError(str(exc)) from None
+
+
+def run_rows(store: Any) -> list[dict[str, Any]]:
+    """One object per run: id, label, model, strategy, status, done/total, RSR, means."""
+    counts = store.counts()
+    rows = []
+    for run in store.runs():
+        c = counts.get(run.id, {})
+        rows.append(
+            {
+                "id": run.id,
+                "created": run.created,
+                "label": run.label,
+                "model": run.model,
+                "strategy": run.strategy,
+                "strategy_args": run.strategy_args,
+                "dataset": run.dataset_spec,
+                "split": run.dataset_split,
+                "status": run.live_status,
+                "done": c.get("done") or 0,
+                "total": run.total,
+                "rsr": c.get("rsr"),
+                "mean_vs": c.get("mean_vs"),
+                "mean_fidelity": c.get("mean_fidelity"),
+                "mean_codebleu": c.get("mean_codebleu"),
+                "mean_cbb": c.get("mean_cbb"),
+                "infra_errors": c.get("infra_errors") or 0,
+                "ref_failures": c.get("ref_failures") or 0,
+            }
+        )
+    return rows
+
+
+@bench_app.command("runs")
+def runs_command(
+    db: Path | None = typer.Option(None, "--db", help=DB_HELP),
+    as_json: bool = typer.Option(False, "--json", help="Print a JSON array of runs."),
+) -> None:
+    """List the runs in a database with their progress and headline numbers."""
+    with _open_store(db) as store:
+        rows = run_rows(store)
+        path = store.path
+    if as_json:
+        print_json(rows)
+        return
+    if not rows:
+        console.print(f"no runs in {path}", highlight=False)
+        return
+    table = Table("id", "label", "model", "strategy", "status", "done", "RSR", "VS", "fidelity")
+    for r in rows:
+        table.add_row(
+            r["id"],
+            escape(str(r["label"] or "-")),
+            escape(r["model"]),
+            r["strategy"],
+            r["status"],
+            f"{r['done']}/{r['total']}",
+            _fmt(r["rsr"], pct=True),
+            _fmt(r["mean_vs"]),
+            _fmt(r["mean_fidelity"]),
+        )
+    console.print(table)
+
+
+def result_row(row: dict[str, Any]) -> dict[str, Any]:
+    """The public per-task object of `bench results`."""
+    tags = row.get("tags") if isinstance(row.get("tags"), dict) else {}
+    return {
+        "id": row["task_id"],
+        "type": tags.get("type"),
+        "ok": row["ok"],
+        "vs": row["vs"],
+        "ssim_term": row["ssim_term"],
+        "semantic_term": row["semantic_term"],
+        "fidelity": row["fidelity"],
+        "codebleu": row["codebleu"],
+        "codebert": row["codebert"],
+        "cbb": row["cbb"],
+        "ast_distance": row["ast_distance"],
+        "syntax_error": row["syntax_error"],
+        "rounds": row["rounds"],
+        "ref_ok": row["ref_ok"],
+        "infra_error": row["infra_error"],
+        "error_stage": row["error_stage"],
+        "error_category": row["error_category"],
+        "error": row["error_message"],
+        "total_tokens": row["total_tokens"],
+        "notes": row.get("notes") or [],
+    }
+
+
+@bench_app.command("results")
+def results_command(
+    run: str = typer.Argument(..., help="Run id (or a unique prefix), from `bench runs`."),
+    db: Path | None = typer.Option(None, "--db", help=DB_HELP),
+    as_json: bool = typer.Option(False, "--json", help="Print a JSON array, one object a task."),
+) -> None:
+    """Per-task results of one run."""
+    with _open_store(db) as store:
+        record = _get_run(store, run)
+        rows = [result_row(r) for r in store.results(record.id)]
+    if as_json:
+        print_json(rows)
+        return
+    table = Table("task", "type", "ok", "VS", "fidelity", "CBB", "CodeBLEU", "rounds", "error")
+    for r in rows:
+        error = "" if r["ok"] else f"{r['error_category']}: {(r['error'] or '')[:60]}"
+        table.add_row(
+            r["id"],
+            escape(str(r["type"] or "-")),
+            _fmt(r["ok"]),
+            _fmt(r["vs"]),
+            _fmt(r["fidelity"]),
+            _fmt(r["cbb"]),
+            _fmt(r["codebleu"]),
+            _fmt(r["rounds"]),
+            escape(error),
+        )
+    console.print(table)
+
+
+@bench_app.command("compare")
+def compare_command(
+    run_a: str = typer.Argument(..., help="Baseline run id."),
+    run_b: str = typer.Argument(..., help="Run to compare with it."),
+    db: Path | None = typer.Option(None, "--db", help=DB_HELP),
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
+) -> None:
+    """Diff two runs: per-metric deltas over their common tasks, and per-task flips."""
+    from manimatic.bench.analysis import compare
+
+    with _open_store(db) as store:
+        a, b = _get_run(store, run_a), _get_run(store, run_b)
+        result = compare(a.id, store.results(a.id), b.id, store.results(b.id))
+    data = result.to_dict()
+    if as_json:
+        print_json(data)
+        return
+    console.print(f"[bold]{a.id}[/] -> [bold]{b.id}[/] over {result.common} common task(s)")
+    table = Table("metric", "A", "B", "delta", "n")
+    for name, m in result.metrics.items():
+        pct = name == "rsr"
+        delta = m["delta"]
+        shown = "-" if delta is None else (f"{delta:+.1%}" if pct else f"{delta:+.3f}")
+        table.add_row(name, _fmt(m["a"], pct), _fmt(m["b"], pct), shown, str(m["n"]))
+    console.print(table)
+    console.print(f"ok -> fail ({len(result.ok_to_fail)}): {', '.join(result.ok_to_fail) or '-'}")
+    console.print(f"fail -> ok ({len(result.fail_to_ok)}): {', '.join(result.fail_to_ok) or '-'}")
+    if result.only_a or result.only_b:
+        console.print(f"[dim]only in A: {len(result.only_a)}, only in B: {len(result.only_b)}[/]")
+
+
+@bench_app.command("report")
+def report_command(
+    runs: list[str] = typer.Argument(..., help="Run ids (or unique prefixes): one condition each."),
+    db: Path | None = typer.Option(None, "--db", help=DB_HELP),
+    out: Path = typer.Option(
+        Path("manimatic_report"), "--out", "-o", help="Directory for report.html and report.md."
+    ),
+    frames: int = typer.Option(4, "--frames", help="Frames shown per render (0: none)."),
+    as_json: bool = typer.Option(
+        False, "--json", help='Print {"html", "markdown", "runs": [summary per run]}.'
+    ),
+) -> None:
+    """Write a report of runs: the study's tables, plots, and each task's frames side by side.
+
+    report.html is self-contained (images embedded); report.md links PNGs in report_files/.
+    """
+    from manimatic.bench.report import ReportError, build_report, write_report
+    from manimatic.bench.store import default_db_path
+
+    path = Path(db).expanduser() if db is not None else default_db_path()
+    if not path.is_file():
+        raise UserError(f"no benchmark database at {path}; create one with `manimatic bench run`.")
+    with _open_store(path) as store:
+        try:
+            report = build_report(store, runs, frames=frames)
+        except ReportError as exc:
+            raise UserError(str(exc)) from None
+    try:
+        files = write_report(report, out)
+    except OSError as exc:
+        raise UserError(f"cannot write the report to {out}: {exc}") from None
+    html_path, md_path = files.html.resolve(), files.markdown.resolve()
+    if as_json:
+        print_json({"html": str(html_path), "markdown": str(md_path), "runs": report.summary()})
+        return
+    table = Table("condition", "model", "n", "RSR", "VS", "CBB", "fidelity")
+    table.add_column("run", no_wrap=True)
+    for c in report.summary():
+        table.add_row(
+            escape(c["condition"]),
+            escape(c["model"]),
+            str(c["n"]),
+            _fmt(c["rsr"], pct=True),
+            _fmt(c["vs"]),  # what VS is made of is said in the notes below
+            _fmt(c["cbb"]),
+            _fmt(c["fidelity"]),
+            c["id"],
+        )
+    console.print(table)
+    for note in report.notes:
+        console.print(f"[dim]note: {escape(note)}[/]", highlight=False)
+    size = html_path.stat().st_size / 1e6
+    # soft_wrap: a path cut over two lines cannot be copied
+    console.print(
+        f"html: {escape(str(html_path))} ({size:.1f} MB)", highlight=False, soft_wrap=True
+    )
+    console.print(
+        f"markdown: {escape(str(md_path))} (+ {len(files.images)} PNG file(s))",
+        highlight=False,
+        soft_wrap=True,
+    )
+
+
+@bench_app.command("verify")
+def verify_command(
+    db: Path | None = typer.Option(None, "--db", help=DB_HELP),
+    as_json: bool = typer.Option(False, "--json"),
+) -> None:
+    """Check a database's integrity (SQLite, migrations, every record); exit 1 on a problem."""
+    with _open_store(db) as store:
+        report = store.verify()
+    if as_json:
+        print_json(report.to_dict())
+    elif report.ok:
+        console.print(
+            f"[green]ok[/]: {report.runs} run(s), {report.results} result(s), schema "
+            f"v{report.schema_version}"
+        )
+    else:
+        for problem in report.problems:
+            console_err.print(f"[red]problem:[/] {escape(problem)}", highlight=False)
+    if not report.ok:
+        raise typer.Exit(1)
+
+
+def register(app: typer.Typer) -> None:
+    """Add the `bench` command group to the main app."""
+    app.add_typer(bench_app, name="bench")
