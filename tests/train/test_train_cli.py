@@ -1,0 +1,100 @@
+"""`manimatic train sft|grpo` as a user runs it: the tiny CPU configs end to end, flags, errors."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from train_helpers import REPO
+
+from manimatic.cli import app
+
+CPU = ["--bf16", "false", "--use-cpu", "true"]
+
+
+def run_cli(*args: str, cwd: Path) -> subprocess.CompletedProcess:
+    exe = Path(sys.executable).with_name("manimatic")
+    env = {
+        **os.environ,
+        "HF_HUB_OFFLINE": "1",
+        "TRANSFORMERS_OFFLINE": "1",
+        "OMP_NUM_THREADS": "1",  # two busy cores: one torch thread is much faster
+    }
+    return subprocess.run(
+        [str(exe), "train", *args], capture_output=True, text=True, cwd=cwd, env=env, timeout=300
+    )
+
+
+@pytest.mark.slow
+def test_tiny_recipes_end_to_end(tmp_path):
+    sft_dir, grpo_dir = tmp_path / "sft", tmp_path / "grpo"
+    sft = run_cli(
+        "sft", "--config", str(REPO / "configs" / "sft_tiny_cpu.yaml"),
+        "--output-dir", str(sft_dir), "--num-train-epochs", "1", "--json",
+        cwd=tmp_path,
+    )  # fmt: skip
+    assert sft.returncode == 0, sft.stderr[-3000:]
+    result = json.loads(sft.stdout.strip().splitlines()[-1])
+    assert result["kind"] == "sft" and result["metrics"]["steps"] == 2  # flag beat the file's 2
+    assert result["model_spec"] == f"hf:{sft_dir / 'tiny-model'}@{sft_dir / 'adapter'}"
+    for name in ("config.yaml", "run.json", "metrics.jsonl", "adapter/adapter_config.json"):
+        assert (sft_dir / name).is_file(), name
+    assert "num_train_epochs: 1" in (sft_dir / "config.yaml").read_text()
+
+    grpo = run_cli(
+        "grpo", "--config", str(REPO / "configs" / "grpo_tiny_cpu.yaml"),
+        "--output-dir", str(grpo_dir), "--init-adapter", result["adapter_dir"], "--max-steps", "1",
+        cwd=tmp_path,
+    )  # fmt: skip
+    assert grpo.returncode == 0, grpo.stderr[-3000:]
+    assert "manimatic train grpo: done" in grpo.stdout
+    assert f"--model hf:{sft_dir / 'tiny-model'}@{grpo_dir / 'adapter'}" in grpo.stdout
+    record = json.loads((grpo_dir / "run.json").read_text())
+    assert record["status"] == "completed" and record["explicit"]["max_steps"] == 1
+    rows = [json.loads(x) for x in (grpo_dir / "metrics.jsonl").read_text().splitlines()]
+    assert any("reward_components/visual" in r for r in rows)
+
+
+def test_dry_run_prints_the_resolved_values():
+    from typer.testing import CliRunner
+
+    res = CliRunner().invoke(
+        app,
+        ["train", "grpo", "--config", str(REPO / "configs" / "grpo_study.yaml"), "--dry-run",
+         "--json", "--learning-rate", "1e-6", *CPU],
+    )  # fmt: skip
+    assert res.exit_code == 0, res.output
+    values = json.loads(res.stdout.strip().splitlines()[-1])
+    assert values["learning_rate"] == 1e-6 and values["beta"] == 0.005
+    assert values["model"].startswith("Qwen/")
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["sft", "--model", "tiny", "--dataset-split", "test", *CPU], "evaluation split"),
+        (["grpo", "--model", "tiny", "--no-such-flag", "1", *CPU], "unknown option"),
+        (["grpo", "--model", "tiny", "--reward-visual-weight", "-1", *CPU], "must be >= 0"),
+    ],
+)
+def test_config_errors_are_one_line(args, message):
+    from typer.testing import CliRunner
+
+    from manimatic.commands._common import UserError
+
+    res = CliRunner().invoke(app, ["train", *args, "--dry-run"])
+    assert isinstance(res.exception, UserError), res.output
+    assert message in str(res.exception)
+
+
+def test_help_fields_lists_ours_and_trls():
+    from typer.testing import CliRunner
+
+    res = CliRunner().invoke(app, ["train", "grpo", "--help-fields"])
+    assert res.exit_code == 0
+    for flag in ("--reward-code-weight", "--render-timeout", "--num-generations", "--use-vllm"):
+        assert flag in res.stdout
