@@ -31,13 +31,6 @@ def _comparable(result) -> dict:
     return data
 
 
-@pytest.fixture(scope="module")
-def ray_pool(tmp_path_factory):
-    pool = make_executor("ray", workers=2, cache=RenderCache(tmp_path_factory.mktemp("ray-cache")))
-    yield pool
-    pool.close()
-
-
 def test_local_and_ray_give_identical_results(ray_pool, tmp_path):
     with make_executor("local", workers=2, cache=RenderCache(tmp_path / "local")) as local:
         local_results = {k: local.submit(code) for k, code in SCENES.items()}
