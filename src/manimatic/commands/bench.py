@@ -1,4 +1,4 @@
-"""`manimatic bench run|matrix|runs|results|compare|verify`: the benchmark from the shell.
+"""`manimatic bench run|matrix|runs|results|compare|report|verify`: the benchmark from the shell.
 
 Thin layer over `manimatic.bench`: parse, call one function, print a rich table or `--json`.
 Exit status: 0 the command did its job (whatever the RSR); 2 bad input (missing dataset file,
@@ -6,8 +6,8 @@ unknown run id, malformed generations file...); 3 a run stopped on repeated infr
 (model server or sandbox down: run the same command again to resume).
 
 `--json` output: `run` one summary object; `matrix` one object with a summary per condition;
-`runs` a JSON array of runs; `results` a JSON array with one object per task; `compare` and
-`verify` one object each.
+`runs` a JSON array of runs; `results` a JSON array with one object per task; `compare`,
+`report` (`{"html", "markdown", "runs"}`) and `verify` one object each.
 """
 
 from __future__ import annotations
@@ -455,14 +455,16 @@ def compare_command(
 
 @bench_app.command("report")
 def report_command(
-    runs: list[str] = typer.Argument(..., help="Run ids (or unique prefixes): one condition each."),
+    runs: list[str] = typer.Argument(
+        ..., metavar="RUN", help="Run ids (or unique prefixes): one condition each."
+    ),
     db: Path | None = typer.Option(None, "--db", help=DB_HELP),
     out: Path = typer.Option(
         Path("manimatic_report"), "--out", "-o", help="Directory for report.html and report.md."
     ),
     frames: int = typer.Option(4, "--frames", help="Frames shown per render (0: none)."),
     as_json: bool = typer.Option(
-        False, "--json", help='Print {"html", "markdown", "runs": [summary per run]}.'
+        False, "--json", help="Print one JSON object: html, markdown, runs (a summary per run)."
     ),
 ) -> None:
     """Write a report of runs: the study's tables, plots, and each task's frames side by side.

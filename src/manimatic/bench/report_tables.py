@@ -1,0 +1,357 @@
+"""The report's conditions and tables, built once and rendered to both HTML and Markdown.
+
+A `TableModel` is plain data (title, columns, rows of `Cell`s, footnotes); `report_html` and
+`render_markdown_table` only lay it out, so the HTML and the Markdown show the same numbers.
+Every number is read from `analysis.summarize` (through `Condition.stats`) or from
+`metrics.correlation`: nothing is averaged here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from manimatic.bench.store import RunRecord
+from manimatic.metrics.correlation import Correlation
+
+RITL_STRATEGIES = ("ritl", "ritl-doc")
+PCT_METRICS = ("rsr", "vs", "ssim_term", "semantic_term", "fidelity", "codebleu", "codebert", "cbb")
+METRIC_LABELS = {"rsr": "RSR", "vs": "VS", "cbb": "CBB", "fidelity": "fidelity",
+                 "codebleu": "CodeBLEU", "rounds": "rounds"}  # fmt: skip
+VS_SSIM_MARK = "†"  # VS is the SSIM term only
+VS_MIXED_MARK = "‡"  # some rows have a semantic term, some do not
+VS_SSIM_NOTE = "† VS = SSIM term only: no image embedder (semantic_term null in every render)."
+VS_MIXED_NOTE = "‡ VS mixes rows with and without the semantic term (embedder changed on resume)."
+CBB_NOTE = "n/a: CBB is null: no CodeBERT model (codebert null in every result)."
+
+
+@dataclass
+class Condition:
+    """One run as one condition of the report.
+
+    Attributes:
+        run: The run's record.
+        name: `label / strategy` (e.g. `grpo / ritl-doc`), unique within the report.
+        model: The model spec as shown in tables.
+        rows: The run's result rows, heavy columns included.
+        stats: `analysis.summarize(rows)`: overall, by_type, errors, notes.
+        vs_basis: `ssim+semantic`, `ssim` (no image embedder), `mixed` or `none` (nothing
+            rendered), read from the rows' `semantic_term`.
+        cbb_available: Some row has a CBB (CodeBERT was available).
+        code_metric: The code metric the correlations use (`cbb`, else `codebleu`).
+        correlations: `vs` and `fidelity` against `code_metric`, over the scored tasks.
+    """
+
+    run: RunRecord
+    name: str
+    model: str
+    rows: list[dict[str, Any]]
+    stats: dict[str, Any]
+    vs_basis: str
+    cbb_available: bool
+    code_metric: str
+    correlations: dict[str, Correlation]
+
+    @property
+    def overall(self) -> dict[str, Any]:
+        """The overall `GroupStats` dict."""
+        return self.stats["overall"]
+
+    @property
+    def is_ritl(self) -> bool:
+        """The run used a strategy with feedback rounds (RITL or RITL-DOC)."""
+        return self.run.strategy in RITL_STRATEGIES
+
+    def summary(self) -> dict[str, Any]:
+        """The condition as `bench report --json` prints it."""
+        o = self.overall
+        means = o["means"]
+        return {
+            "id": self.run.id,
+            "condition": self.name,
+            "label": self.run.label,
+            "model": self.run.model,
+            "strategy": self.run.strategy,
+            "strategy_args": self.run.strategy_args,
+            "status": self.run.live_status,
+            "total": self.run.total,
+            "n": o["n"],
+            "ok": o["ok"],
+            "rsr": o["rsr"],
+            "vs": means.get("vs"),
+            "cbb": means.get("cbb"),
+            "fidelity": means.get("fidelity"),
+            "codebleu": means.get("codebleu"),
+            "rounds": means.get("rounds"),
+            "vs_basis": self.vs_basis,
+            "cbb_available": self.cbb_available,
+            "code_metric": self.code_metric,
+            "correlation": {k: v.to_dict() for k, v in self.correlations.items()},
+            "stats": self.stats,
+        }
+
+
+@dataclass
+class Cell:
+    """One table cell.
+
+    Attributes:
+        text: What is shown.
+        bold: The best value of its column.
+        title: A tooltip (HTML only): the exact value or why it is missing.
+        numeric: Right-aligned.
+        wrap: May break anywhere (long paths), so that a wide table still fits the page.
+    """
+
+    text: str
+    bold: bool = False
+    title: str | None = None
+    numeric: bool = False
+    wrap: bool = False
+
+
+@dataclass
+class TableModel:
+    """A table: rows of cells under columns, optional column groups, footnotes.
+
+    Attributes:
+        title: Shown above the table.
+        columns: Column headers.
+        rows: One list of cells per row, as long as `columns`.
+        groups: Header groups above the columns as (label, span), spans summing to the columns.
+        footnotes: Lines shown below the table.
+    """
+
+    title: str
+    columns: list[str]
+    rows: list[list[Cell]]
+    groups: list[tuple[str, int]] | None = None
+    footnotes: list[str] = field(default_factory=list)
+
+
+def fmt_metric(value: Any, key: str) -> str:
+    """A metric as the report shows it: percent for [0, 1] metrics, `-` when missing."""
+    if value is None:
+        return "-"
+    if key in PCT_METRICS:
+        return f"{100 * float(value):.1f}%"
+    if key == "rounds":
+        return f"{float(value):.2f}"
+    return str(value)
+
+
+def task_metrics(row: dict[str, Any], cbb_available: bool) -> list[tuple[str, str]]:
+    """One task's metrics as (label, text) pairs, as the per-task views show them."""
+    cbb = fmt_metric(row.get("cbb"), "cbb")
+    if row.get("cbb") is None and not cbb_available:
+        cbb = "n/a"
+    rounds = row.get("rounds")
+    return [
+        ("VS", fmt_metric(row.get("vs"), "vs")),
+        ("fidelity", fmt_metric(row.get("fidelity"), "fidelity")),
+        ("CBB", cbb),
+        ("CodeBLEU", fmt_metric(row.get("codebleu"), "codebleu")),
+        ("attempts", "-" if rounds is None else str(rounds)),
+    ]
+
+
+def _metric_cell(cond: Condition, group: dict[str, Any], key: str) -> Cell:
+    value = group["rsr"] if key == "rsr" else group["means"].get(key)
+    text = fmt_metric(value, key)
+    title = None if value is None else f"{value:.6g} over {group['counts'].get(key, group['n'])}"
+    if key == "vs" and value is not None and cond.vs_basis in ("ssim", "mixed"):
+        text += VS_SSIM_MARK if cond.vs_basis == "ssim" else VS_MIXED_MARK
+    if key == "cbb" and value is None and group["n"] and not cond.cbb_available:
+        text, title = "n/a", "no CodeBERT model: CBB is null"
+    return Cell(text, title=title, numeric=True)
+
+
+def _bold_best(rows: list[list[Cell]], values: list[list[float | None]]) -> None:
+    """Bold the highest value of each metric column (when there is more than one row)."""
+    if len(rows) < 2:
+        return
+    for col in range(len(values[0]) if values else 0):
+        column = [v[col] for v in values]
+        present = [v for v in column if v is not None]
+        if len(present) < 2:
+            continue
+        best = max(present)
+        for cells, v in zip(rows, values, strict=True):
+            if v[col] is not None and abs(v[col] - best) < 1e-12:
+                cells[col].bold = True
+
+
+def _footnotes(conditions: list[Condition]) -> list[str]:
+    notes = []
+    if any(c.vs_basis == "ssim" for c in conditions):
+        notes.append(VS_SSIM_NOTE)
+    if any(c.vs_basis == "mixed" for c in conditions):
+        notes.append(VS_MIXED_NOTE)
+    if any(not c.cbb_available for c in conditions):
+        notes.append(CBB_NOTE)
+    notes.append(
+        "RSR over scored tasks; VS and fidelity over tasks whose reference rendered (a failed "
+        "render counts 0); code metrics over scored tasks. Bold: best of its column."
+    )
+    return notes
+
+
+def condition_tables(conditions: list[Condition], types: list[str]) -> dict[str, TableModel]:
+    """The summary, per-Type, failures, correlation and run-details tables."""
+    summary_keys = ("rsr", "vs", "cbb", "fidelity", "codebleu")
+    rows, values = [], []
+    for c in conditions:
+        o = c.overall
+        cells = [_metric_cell(c, o, k) for k in summary_keys]
+        values.append([o["rsr"] if k == "rsr" else o["means"].get(k) for k in summary_keys])
+        rows.append(
+            [Cell(c.name), Cell(c.model), Cell(str(o["n"]), numeric=True), *cells,
+             Cell(fmt_metric(o["means"].get("rounds"), "rounds"), numeric=True),
+             Cell(c.run.id)]
+        )  # fmt: skip
+    _bold_best([r[3:8] for r in rows], values)
+    summary = TableModel(
+        title="Results per condition",
+        columns=["Condition", "Model", "n", "RSR", "VS", "CBB", "fidelity", "CodeBLEU",
+                 "rounds", "run"],
+        rows=rows,
+        footnotes=_footnotes(conditions),
+    )  # fmt: skip
+
+    type_keys = ("rsr", "vs", "cbb")
+    rows, values = [], []
+    for c in conditions:
+        cells, vals = [Cell(c.name)], []
+        for t in types:
+            g = c.stats["by_type"].get(t)
+            if g is None:
+                cells += [Cell("-", numeric=True) for _ in range(4)]
+                vals += [None] * 3
+                continue
+            cells.append(Cell(str(g["n"]), numeric=True))
+            cells += [_metric_cell(c, g, k) for k in type_keys]
+            vals += [g["rsr"] if k == "rsr" else g["means"].get(k) for k in type_keys]
+        rows.append(cells)
+        values.append(vals)
+    metric_cells = [[cell for i, cell in enumerate(r[1:]) if i % 4] for r in rows]
+    _bold_best(metric_cells, values)
+    per_type = TableModel(
+        title="Results per Type",
+        columns=["Condition"] + ["n", "RSR", "VS", "CBB"] * len(types),
+        rows=rows,
+        groups=[("", 1)] + [(t, 4) for t in types],
+        footnotes=_footnotes(conditions)[:-1],
+    )
+    return {
+        "summary": summary,
+        "per_type": per_type,
+        "failures": _failures_table(conditions),
+        "correlation": _correlation_table(conditions),
+        "runs": _runs_table(conditions),
+    }
+
+
+def _correlation_table(conditions: list[Condition]) -> TableModel:
+    columns = ["Condition", "code", "visual", "n", "Pearson r", "p", "Spearman ρ", "p", "note"]
+    return TableModel(
+        title="Code vs visual metrics (per task, Pearson and Spearman)",
+        columns=columns,
+        rows=correlation_rows(conditions),
+        footnotes=["Over scored tasks with both values; a failed render has VS 0."],
+    )
+
+
+def _failures_table(conditions: list[Condition]) -> TableModel:
+    totals: dict[str, int] = {}
+    for c in conditions:
+        for k, v in c.stats["errors"].items():
+            if k != "infra":  # not a failed render: counted in its own column
+                totals[k] = totals.get(k, 0) + v
+    cats = sorted(totals, key=lambda k: (-totals[k], k))
+    rows = []
+    for c in conditions:
+        o = c.overall
+        errors = c.stats["errors"]
+        rows.append(
+            [Cell(c.name), Cell(str(o["n"] - o["ok"]), numeric=True),
+             *[Cell(str(errors.get(k, 0) or "-"), numeric=True) for k in cats],
+             Cell(str(o["ref_failures"] or "-"), numeric=True),
+             Cell(str(o["infra_errors"] or "-"), numeric=True)]
+        )  # fmt: skip
+    return TableModel(
+        title="Failed renders by error category",
+        columns=["Condition", "failed", *cats, "reference failed", "infra (not scored)"],
+        rows=rows,
+        footnotes=[
+            "Categories as in RenderResult.error.category; `infra` rows hit an infrastructure "
+            "error (model server, sandbox) and are retried when the run is resumed."
+        ],
+    )
+
+
+def _runs_table(conditions: list[Condition]) -> TableModel:
+    rows = []
+    for c in conditions:
+        r = c.run
+        args = ", ".join(f"{k}={v}" for k, v in sorted(r.strategy_args.items()))
+        options = r.options or {}
+        commit = (r.git_commit or "-")[:10] + (" (dirty)" if r.git_dirty else "")
+        rows.append(
+            [Cell(r.id), Cell(c.name), Cell(r.model, wrap=True),
+             Cell(r.strategy + (f" ({args})" if args else "")),
+             Cell(f"{r.dataset_spec} [{r.dataset_split}]", wrap=True),
+             Cell(f"{r.live_status}, {c.overall['n']}/{r.total}"),
+             Cell(f"{options.get('image_embedder') or 'none'} / "
+                  f"{options.get('code_embedder') or 'none'}"),
+             Cell(f"manim {r.manim_version or '?'}, manimatic {r.manimatic_version or '?'}"),
+             Cell(commit), Cell(r.created.replace("T", " ").replace("+00:00", " UTC"))]
+        )  # fmt: skip
+    return TableModel(
+        title="Runs (what produced each condition)",
+        columns=["run", "condition", "model", "strategy", "dataset", "status",
+                 "image / code embedder", "versions", "git", "created"],
+        rows=rows,
+    )  # fmt: skip
+
+
+def correlation_rows(conditions: list[Condition]) -> list[list[Cell]]:
+    """Per condition and visual metric: n, Pearson r and p, Spearman rho and p (or why not)."""
+
+    def num(v: float | None, fmt: str) -> Cell:
+        return Cell("-" if v is None else format(v, fmt), numeric=True)
+
+    rows = []
+    for c in conditions:
+        for visual, corr in c.correlations.items():
+            rows.append(
+                [Cell(c.name), Cell(METRIC_LABELS[c.code_metric]), Cell(METRIC_LABELS[visual]),
+                 Cell(str(corr.n), numeric=True, title=f"{corr.dropped} pair(s) dropped"),
+                 num(corr.pearson, "+.3f"), num(corr.pearson_p, ".3g"),
+                 num(corr.spearman, "+.3f"), num(corr.spearman_p, ".3g"),
+                 Cell(corr.reason or "")]
+            )  # fmt: skip
+    return rows
+
+
+def render_markdown_table(table: TableModel) -> list[str]:
+    """A `TableModel` as Markdown lines: a heading, a pipe table, footnotes."""
+
+    def esc(text: str) -> str:
+        return text.replace("|", "\\|").replace("\n", " ")
+
+    columns = list(table.columns)
+    if table.groups:
+        # Markdown has no spanning header: prefix each column with its group's label.
+        expanded = [label for label, span in table.groups for _ in range(span)]
+        columns = [f"{g} {c}".strip() for g, c in zip(expanded, columns, strict=True)]
+    out = [f"## {table.title}", ""]
+    if not table.rows:
+        return out + ["(none)"]
+    out.append("| " + " | ".join(esc(c) for c in columns) + " |")
+    out.append("|" + "|".join("---:" if cell.numeric else "---" for cell in table.rows[0]) + "|")
+    for row in table.rows:
+        texts = [f"**{esc(c.text)}**" if c.bold and c.text else esc(c.text) for c in row]
+        out.append("| " + " | ".join(texts) + " |")
+    if table.footnotes:
+        out += [""] + [f"{n}  " for n in table.footnotes]
+    return out
