@@ -434,40 +434,6 @@ def run_one(job: dict, scratch: Path, drop_uid: int | None, recorder: Any) -> di
     return reply
 
 
-def warm_up(scratch: Path) -> float:
-    """Render a tiny scene in the worker itself so every forked job inherits warm state.
-
-    Fonts (fontconfig/Pango), Cairo and the video encoder each cost a first-use price; paid once
-    here (~0.1 s), it is not paid again by every job. LaTeX runs as a subprocess, so there is
-    nothing in-process to warm for it. Failures are ignored: warming is only an optimisation.
-    """
-    from manim import Circle, Create, Scene, Text, tempconfig
-
-    started = time.monotonic()
-    media = scratch / "warmup"
-
-    class WarmUp(Scene):
-        def construct(self) -> None:
-            self.add(Text("warm"))
-            self.play(Create(Circle()), run_time=0.1)
-
-    options = {
-        "media_dir": str(media),
-        "quality": "low_quality",
-        "disable_caching": True,
-        "progress_bar": "none",
-        "verbosity": "ERROR",
-        "preview": False,
-    }
-    try:
-        with tempconfig(options):
-            WarmUp().render()
-    except Exception:  # noqa: BLE001
-        pass
-    shutil.rmtree(media, ignore_errors=True)
-    return time.monotonic() - started
-
-
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("scratch", type=Path)
