@@ -342,8 +342,9 @@ class ManimGRPOConfig(GRPOConfig, _ManimaticFields):
     render_executor: str = field(
         default="local",
         metadata={
+            "aliases": ["--executor"],
             "help": "Where reward renders run: local (this machine's warm pool), ray (a local "
-            "Ray instance) or ray:ADDRESS (a Ray cluster; render_workers = actors)."
+            "Ray instance) or ray:ADDRESS (a Ray cluster; render_workers = actors).",
         },
     )
     max_prompt_length: int | None = field(
@@ -505,7 +506,7 @@ def parse_config(
         )
     (config,) = parser.parse_args_into_dataclasses(args=args)
     names = {f.name for f in dataclasses.fields(cls) if f.init}
-    given = set(values) | _flag_names(args, names)
+    given = set(values) | _flag_names(args, names, _aliases(cls))
     from manimatic.train.runlog import config_dict
 
     resolved = config_dict(config)
@@ -517,13 +518,25 @@ def parse_config(
     return config, explicit
 
 
-def _flag_names(args: list[str], names: set[str]) -> set[str]:
-    """Field names that appear as flags (`--x-y`, `--x_y`, `--x=v`, `--no-x`)."""
+def _aliases(cls: type) -> dict[str, str]:
+    """Alias flag (as a field-like name) -> field name, from `metadata["aliases"]`."""
+    out = {}
+    for f in dataclasses.fields(cls):
+        for alias in f.metadata.get("aliases", []):
+            out[alias.lstrip("-").replace("-", "_")] = f.name
+    return out
+
+
+def _flag_names(
+    args: list[str], names: set[str], aliases: dict[str, str] | None = None
+) -> set[str]:
+    """Field names that appear as flags (`--x-y`, `--x_y`, `--x=v`, `--no-x`, aliases)."""
     out = set()
     for token in args:
         if not token.startswith("--"):
             continue
         name = token[2:].split("=", 1)[0].replace("-", "_")
+        name = (aliases or {}).get(name, name)
         if name not in names and name.startswith("no_") and name[3:] in names:
             name = name[3:]
         if name in names:
