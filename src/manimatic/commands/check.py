@@ -37,7 +37,8 @@ def check(
     as_json: bool = typer.Option(False, "--json", help="One JSON object per file, per line."),
 ) -> None:
     """Statically check Manim CE files for what will fail (names, legacy API, kwargs...)."""
-    from manimatic.render.preflight import check_code, manim_namespace, read_source
+    from manimatic.render.preflight import check_code, manim_namespace
+    from manimatic.render.source import read_source
 
     try:
         manim_namespace()  # fail once, clearly, when manim itself cannot be introspected

@@ -11,41 +11,15 @@ from manimatic.commands._common import console, console_err, print_json
 from manimatic.executors import EXECUTOR_HELP, make_executor
 from manimatic.render import Limits, RenderRequest, RenderResult
 from manimatic.render.result import RenderPoolError
-
-MAX_SOURCE_BYTES = 1_000_000  # LLM scenes are a few KB; a megabyte is not a scene
-
-
-def read_source(path: Path) -> str:
-    """The file's text, or ValueError/OSError with a message naming the problem and the fix."""
-    if not path.exists():
-        raise FileNotFoundError(f"{path}: no such file")
-    if path.is_dir():
-        raise IsADirectoryError(f"{path}: is a directory; pass the .py files inside it")
-    size = path.stat().st_size
-    if size > MAX_SOURCE_BYTES:
-        raise ValueError(
-            f"{path}: {size:,} bytes is too large for a scene file (limit {MAX_SOURCE_BYTES:,})"
-        )
-    data = path.read_bytes()
-    if b"\x00" in data:
-        raise ValueError(f"{path}: binary file, not Python source")
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise ValueError(f"{path}: not UTF-8 text (byte {exc.start}); save it as UTF-8") from None
-    if not text.strip():
-        raise ValueError(f"{path}: empty file; write a Scene subclass in it")
-    return text
+from manimatic.render.source import SourceError, read_source
 
 
-def input_error(path: Path, exc: Exception) -> RenderResult:
+def input_error(path: Path, exc: SourceError) -> RenderResult:
     """A bad input file as a failed RenderResult, so the other files still render."""
-    category = (
-        "no_scene"
-        if "empty file" in str(exc)
-        else ("syntax" if isinstance(exc, ValueError) else "import")
+    category = {"empty": "no_scene", "binary": "syntax", "encoding": "syntax"}.get(
+        exc.kind, "import"
     )
-    return RenderResult.failure("import", category, type(exc).__name__, str(exc), file=str(path))
+    return RenderResult.failure("import", category, "InputError", str(exc), file=str(path))
 
 
 def _print_human(result: RenderResult) -> None:
@@ -111,7 +85,7 @@ def render_command(
     for i, path in enumerate(files):
         try:
             code = read_source(path)
-        except (OSError, ValueError) as exc:
+        except SourceError as exc:
             results[i] = input_error(path, exc)
             continue
         requests.append(

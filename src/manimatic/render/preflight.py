@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from manimatic.render.preflight_namespace import ManimNamespace, manim_namespace
+from manimatic.render.source import read_source
 
 __all__ = [
     "FINDING_CATEGORY",
@@ -161,28 +162,6 @@ def _shallow_scenes(tree: ast.Module, ns: ManimNamespace) -> list[str]:
             if any(name and ns.is_scene_name(name) for name in names):
                 scenes.append(node.name)
     return scenes
-
-
-def read_source(path: str | Path) -> str:
-    """A module's text, or ValueError saying plainly why it cannot be checked."""
-    path = Path(path)
-    if not path.exists():
-        raise ValueError(f"{path}: no such file")
-    if path.is_dir():
-        raise ValueError(f"{path}: is a directory, not a Python file")
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise ValueError(f"{path}: cannot read ({exc.strerror or exc})") from exc
-    if b"\x00" in data:
-        raise ValueError(f"{path}: binary file, not Python source")
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise ValueError(f"{path}: not UTF-8 text (byte {exc.start})") from exc
-    if not text.strip():
-        raise ValueError(f"{path}: empty file")
-    return text
 
 
 def check_file(path: str | Path) -> CheckReport:
