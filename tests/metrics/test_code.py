@@ -98,3 +98,19 @@ def test_fast_ast_distance_equals_zss_reference():
     for a in programs:
         for b in programs:
             assert ast_distance(a, b) == pytest.approx(ast_distance_reference(a, b), abs=1e-12)
+
+
+def test_default_code_embedder_never_downloads_unless_asked(monkeypatch, tmp_path):
+    from manimatic.metrics import code
+
+    def no_hub(source, *args, **kwargs):
+        raise AssertionError(f"tried to load {source} without a local copy")
+
+    monkeypatch.setattr(code.HFCodeEmbedder, "from_pretrained", staticmethod(no_hub))
+    monkeypatch.setattr(code, "_default_cache", {})
+    monkeypatch.delenv("MANIMATIC_DOWNLOAD_MODELS", raising=False)
+    monkeypatch.setenv("MANIMATIC_CODEBERT_PATH", str(tmp_path / "absent"))
+    assert code.default_code_embedder() is None
+    monkeypatch.setattr(code, "_default_cache", {})
+    monkeypatch.setenv("MANIMATIC_CODEBERT_PATH", "someone/not-cached-model")
+    assert code.default_code_embedder() is None

@@ -168,16 +168,26 @@ def tiny_code_embedder(seed: int = 0) -> HFCodeEmbedder:
 _default_cache: dict[str, Any] = {}
 
 
-def default_code_embedder() -> CodeEmbedder | None:
-    """CodeBERT from `$MANIMATIC_CODEBERT_PATH` or the hub id, or None (reason logged once)."""
+def default_code_embedder(download: bool | None = None) -> CodeEmbedder | None:
+    """CodeBERT from `$MANIMATIC_CODEBERT_PATH` or the hub id, or None (reason logged once).
+
+    Args:
+        download: Allow fetching the weights (~500 MB) when they are not in the local Hugging
+            Face cache (default: `MANIMATIC_DOWNLOAD_MODELS`).
+    """
+    from manimatic.metrics.embedders import downloads_allowed, locally_available
+
     if "embedder" in _default_cache:
         return _default_cache["embedder"]
     source = os.environ.get(CODEBERT_PATH_ENV) or CODEBERT_HUB_ID
     embedder: CodeEmbedder | None = None
-    try:
-        embedder = HFCodeEmbedder.from_pretrained(source)
-    except Exception as exc:  # any failure to load means "no CodeBERT", never a crash
-        reason = f"cannot load CodeBERT from {source!r} ({type(exc).__name__}: {exc})"
+    reason = None if downloads_allowed(download) else locally_available(source)
+    if reason is None:
+        try:
+            embedder = HFCodeEmbedder.from_pretrained(source)
+        except Exception as exc:  # any failure to load means "no CodeBERT", never a crash
+            reason = f"cannot load CodeBERT from {source!r} ({type(exc).__name__}: {exc})"
+    if reason is not None:
         log.warning(
             "%s; CodeBERT and CBB will be null; set %s to a local copy of %s",
             reason.splitlines()[0],

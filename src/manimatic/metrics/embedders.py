@@ -129,7 +129,21 @@ def _processor_class() -> Any:
 _default_cache: dict[str, Any] = {}
 
 
-def _locally_available(source: str) -> str | None:
+DOWNLOAD_ENV = "MANIMATIC_DOWNLOAD_MODELS"
+
+
+def downloads_allowed(download: bool | None = None) -> bool:
+    """Whether a default embedder may fetch its weights from the hub when they are not cached.
+
+    Off unless asked (`download=True` or `MANIMATIC_DOWNLOAD_MODELS=1`): a benchmark or reward
+    must not start a gigabyte download, nor hang on an unreachable hub, by default.
+    """
+    if download is not None:
+        return download
+    return os.environ.get(DOWNLOAD_ENV, "").lower() in ("1", "true", "yes")
+
+
+def locally_available(source: str) -> str | None:
     """None if `source` can be loaded without a download, else why not (cheap: no torch import)."""
     if os.path.isdir(source):
         return None
@@ -145,7 +159,7 @@ def _locally_available(source: str) -> str | None:
     return f"{source} is not in the local Hugging Face cache"
 
 
-def default_embedder(download: bool = False) -> ImageEmbedder | None:
+def default_embedder(download: bool | None = None) -> ImageEmbedder | None:
     """The study's CLIP ViT-L/14 embedder, or None when it cannot be loaded.
 
     Looks at `$MANIMATIC_CLIP_PATH` first (a local directory with the weights), then the hub id
@@ -153,13 +167,14 @@ def default_embedder(download: bool = False) -> ImageEmbedder | None:
     None is logged once as a warning and kept for `default_embedder_reason()`.
 
     Args:
-        download: Allow fetching the weights (~1.7 GB) from the hub when they are not cached.
+        download: Allow fetching the weights (~1.7 GB) from the hub when they are not cached
+            (default: `MANIMATIC_DOWNLOAD_MODELS`).
     """
     if "embedder" in _default_cache:
         return _default_cache["embedder"]
     source = os.environ.get(CLIP_PATH_ENV) or CLIP_HUB_ID
     embedder: ImageEmbedder | None = None
-    reason = None if download else _locally_available(source)
+    reason = None if downloads_allowed(download) else locally_available(source)
     if reason is None:
         try:
             embedder = ClipEmbedder.from_pretrained(source)
