@@ -89,8 +89,6 @@ def main() -> None:
         "recomputed (--no-score-cache)"
     )
     print(f"VS over rendered tasks: min {min(vs_values):.4f}, max {max(vs_values):.4f}")
-    untraced = [r["id"] for r in failures if any("no scene trace" in n for n in r["notes"])]
-    print(f"rendered without a scene trace (recorder failed, fallback): {len(untraced)} {untraced}")
     print(f"notes: {cold['notes']}")
     for r in failed:
         print(

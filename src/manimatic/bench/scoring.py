@@ -359,12 +359,6 @@ def answer_row(
         "total_s": round(time.perf_counter() - started, 4),
     }
     notes = scored.pop("notes")
-    for name, rendered in (("generated", result), ("reference", ref)):
-        if rendered.ok and not rendered.traces:
-            notes.append(
-                f"the {name} render has no scene trace (the trace recorder failed on this "
-                "scene; rendered again without it): fidelity uses its pixel term"
-            )
     scored.pop("vs_note", None)  # said once for the run (no image embedder), not per row
     frames = scored.pop("frames", None)
     if frames:
