@@ -202,8 +202,12 @@ def test_render_executor_flag_and_its_alias():
     from manimatic.train.config import ManimGRPOConfig, parse_config
 
     for flag in ("--executor", "--render-executor"):
-        config, explicit = parse_config(ManimGRPOConfig, None, [flag, "ray:auto", "--model", "tiny", "--use-cpu"])
+        config, explicit = parse_config(
+            ManimGRPOConfig, None, [flag, "ray:auto", "--model", "tiny", "--use-cpu"]
+        )
         assert config.render_executor == "ray:auto"
         assert explicit["render_executor"] == "ray:auto"
     with pytest.raises(ValueError, match="render_executor"):
-        parse_config(ManimGRPOConfig, None, ["--executor", "kubernetes", "--model", "tiny", "--use-cpu"])
+        parse_config(
+            ManimGRPOConfig, None, ["--executor", "kubernetes", "--model", "tiny", "--use-cpu"]
+        )
