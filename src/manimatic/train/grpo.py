@@ -17,22 +17,19 @@ from __future__ import annotations
 
 import logging
 import os
-import shutil
 import time
-from pathlib import Path
 from typing import Any
 
 from manimatic.train.config import ManimGRPOConfig
 from manimatic.train.data import grpo_data
-from manimatic.train.model import load_policy, merge_adapter, resolve_base_model
+from manimatic.train.model import finish_training, load_policy, lora_note, resolve_base_model
 from manimatic.train.reward_unified import UnifiedReward
 from manimatic.train.runlog import (
-    JsonlMetricsCallback,
-    RichProgressCallback,
     RunRecorder,
     TrainResult,
     enable_tensorboard,
     quiet_trainer_output,
+    run_callbacks,
 )
 from manimatic.train.scoring import RolloutScorer
 
@@ -176,84 +173,57 @@ def run_grpo(
     recorder.start()
     own_pool = pool is None
     reward = None
-    try:
-        code_emb, image_emb, emb_notes = resolve_embedders(config, code_embedder, image_embedder)
-        notes += emb_notes
-        if own_pool:
-            pool = make_executor(
-                config.render_executor,
-                workers=config.render_workers
-                or (default_render_workers() if config.render_executor == "local" else None),
-                sandbox=config.render_sandbox,
+    with recorder.running():
+        try:
+            code_emb, image_emb, emb_notes = resolve_embedders(
+                config, code_embedder, image_embedder
             )
-        reward = build_reward(config, pool, code_embedder=code_emb, image_embedder=image_emb)
-        base_model = resolve_base_model(config)
-        metrics_cb = JsonlMetricsCallback(Path(config.output_dir) / "metrics.jsonl")
-        callbacks: list[Any] = [metrics_cb]
-        if progress:
-            callbacks.append(RichProgressCallback(console or _stderr(), "grpo"))
-        trainer, policy, data = build_grpo_trainer(config, base_model, reward, callbacks)
-        quiet_trainer_output(trainer)
-        if policy.skipped_targets:
-            notes.append(
-                f"LoRA targets not in the model, skipped: {', '.join(policy.skipped_targets)}"
+            notes += emb_notes
+            if own_pool:
+                pool = make_executor(
+                    config.render_executor,
+                    workers=config.render_workers
+                    or (default_render_workers() if config.render_executor == "local" else None),
+                    sandbox=config.render_sandbox,
+                )
+            reward = build_reward(config, pool, code_embedder=code_emb, image_embedder=image_emb)
+            base_model = resolve_base_model(config)
+            metrics_cb, callbacks = run_callbacks(
+                config, "grpo", progress=progress, console=console
             )
-        if data.dropped:
-            notes.append(
-                f"{len(data.dropped)} task(s) dropped: prompt longer than max_prompt_length"
+            trainer, policy, data = build_grpo_trainer(config, base_model, reward, callbacks)
+            quiet_trainer_output(trainer)
+            notes += [n for n in [lora_note(policy)] if n]
+            if data.dropped:
+                notes.append(
+                    f"{len(data.dropped)} task(s) dropped: prompt longer than max_prompt_length"
+                )
+            recorder.update(
+                base_model=base_model,
+                data=data.summary(),
+                lora={"targets": policy.lora_targets, "skipped": policy.skipped_targets},
+                reward={
+                    "weights": config.reward_weight_map(),
+                    "combination": config.reward_combination,
+                    "r_code": reward.scorer.code_kind,
+                    "r_visual": config.visual_reward,
+                    "image_embedder": getattr(image_emb, "name", None),
+                    "code_embedder": getattr(code_emb, "name", None),
+                    "render_workers": getattr(pool, "size", None),
+                    "render_timeout": config.render_timeout,
+                },
             )
-        recorder.update(
-            base_model=base_model,
-            data=data.summary(),
-            lora={"targets": policy.lora_targets, "skipped": policy.skipped_targets},
-            reward={
-                "weights": config.reward_weight_map(),
-                "combination": config.reward_combination,
-                "r_code": reward.scorer.code_kind,
-                "r_visual": config.visual_reward,
-                "image_embedder": getattr(image_emb, "name", None),
-                "code_embedder": getattr(code_emb, "name", None),
-                "render_workers": getattr(pool, "size", None),
-                "render_timeout": config.render_timeout,
-            },
-        )
-        trainer.train(resume_from_checkpoint=config.resume_from_checkpoint)
-        adapter_dir = Path(config.output_dir).resolve() / "adapter"
-        trainer.save_model(str(adapter_dir))
-        if trainer.is_world_process_zero():
-            # Resuming an adapter makes TRL keep a frozen copy ("ref") as the KL reference; it
-            # is the starting adapter, not a result.
-            shutil.rmtree(adapter_dir / "ref", ignore_errors=True)
-        metrics = _reward_metrics(metrics_cb.history)
-        metrics["steps"] = trainer.state.global_step
-        metrics["train_tasks"] = len(data.train_ids)
-        metrics["rollouts_scored_per_process"] = reward.scorer.stats["rollouts"]
-        merged = None
-        if config.merge_adapter and trainer.is_world_process_zero():
-            merged = str(
-                merge_adapter(base_model, adapter_dir, Path(config.output_dir) / "merged", config)
-            )
-        result = TrainResult(
-            kind="grpo",
-            output_dir=str(Path(config.output_dir).resolve()),
-            adapter_dir=str(adapter_dir),
-            base_model=base_model,
-            merged_dir=merged,
-            metrics=metrics,
-            elapsed_s=time.perf_counter() - started,
-            notes=notes,
-        )
-    except KeyboardInterrupt:
-        recorder.finish("interrupted")
-        raise
-    except Exception as exc:
-        recorder.finish("failed", error=f"{type(exc).__name__}: {exc}")
-        raise
-    finally:
-        if reward is not None:
-            reward.scorer.close()
-        if own_pool and pool is not None:
-            pool.close()
+            trainer.train(resume_from_checkpoint=config.resume_from_checkpoint)
+            metrics = _reward_metrics(metrics_cb.history)
+            metrics["steps"] = trainer.state.global_step
+            metrics["train_tasks"] = len(data.train_ids)
+            metrics["rollouts_scored_per_process"] = reward.scorer.stats["rollouts"]
+            result = finish_training("grpo", trainer, config, base_model, metrics, started, notes)
+        finally:
+            if reward is not None:
+                reward.scorer.close()
+            if own_pool and pool is not None:
+                pool.close()
     recorder.finish("completed", result)
     return result
 
@@ -271,9 +241,3 @@ def _reward_metrics(history: list[dict[str, Any]]) -> dict[str, Any]:
             if key == "reward":
                 out["reward_last"] = values[-1]
     return out
-
-
-def _stderr() -> Any:
-    from rich.console import Console
-
-    return Console(stderr=True)

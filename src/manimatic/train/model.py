@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from manimatic.train.config import TINY_MODEL
+from manimatic.train.runlog import TrainResult
 
 log = logging.getLogger(__name__)
 
@@ -238,3 +239,46 @@ def merge_adapter(
         base_model, trust_remote_code=config.trust_remote_code
     ).save_pretrained(out)
     return out
+
+
+def lora_note(policy: PolicyModel) -> str | None:
+    """What the user should know about LoRA targets the model does not have."""
+    if not policy.skipped_targets:
+        return None
+    return f"LoRA targets not in the model, skipped: {', '.join(policy.skipped_targets)}"
+
+
+def finish_training(
+    kind: str,
+    trainer: Any,
+    config: Any,
+    base_model: str,
+    metrics: dict[str, Any],
+    started: float,
+    notes: list[str],
+) -> TrainResult:
+    """Save the adapter (and the merged model if asked) and describe the run's outcome."""
+    import shutil
+    import time
+
+    adapter_dir = Path(config.output_dir).resolve() / "adapter"
+    trainer.save_model(str(adapter_dir))
+    merged = None
+    if trainer.is_world_process_zero():
+        # Training from an existing adapter makes TRL keep a frozen copy ("ref") as the KL
+        # reference; it is the starting adapter, not a result.
+        shutil.rmtree(adapter_dir / "ref", ignore_errors=True)
+        if config.merge_adapter:
+            out = Path(config.output_dir) / "merged"
+            merged = str(merge_adapter(base_model, adapter_dir, out, config))
+    return TrainResult(
+        kind=kind,
+        output_dir=str(Path(config.output_dir).resolve()),
+        adapter_dir=str(adapter_dir),
+        base_model=base_model,
+        merged_dir=merged,
+        metrics=metrics,
+        best_checkpoint=trainer.state.best_model_checkpoint,
+        elapsed_s=time.perf_counter() - started,
+        notes=notes,
+    )

@@ -14,6 +14,7 @@ run.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import importlib.metadata
 import importlib.util
@@ -22,6 +23,7 @@ import platform
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -247,6 +249,18 @@ class RunRecorder:
             self.record["error"] = error
         self._write()
 
+    @contextlib.contextmanager
+    def running(self) -> Iterator[None]:
+        """Record a failed or interrupted run in run.json, then let the exception go on."""
+        try:
+            yield
+        except KeyboardInterrupt:
+            self.finish("interrupted")
+            raise
+        except Exception as exc:
+            self.finish("failed", error=f"{type(exc).__name__}: {exc}")
+            raise
+
     def _write(self) -> None:
         if not self.main:
             return
@@ -261,6 +275,21 @@ def _iso(t: float) -> str:
 
 
 # --------------------------------------------------------------------------------- callbacks
+
+
+def run_callbacks(
+    config: Any, kind: str, *, progress: bool, console: Any = None
+) -> tuple[JsonlMetricsCallback, list[Any]]:
+    """The metrics log (kept to read the history back) and, if asked, the progress bar."""
+    metrics_cb = JsonlMetricsCallback(Path(config.output_dir) / "metrics.jsonl")
+    callbacks: list[Any] = [metrics_cb]
+    if progress:
+        if console is None:
+            from rich.console import Console
+
+            console = Console(stderr=True)
+        callbacks.append(RichProgressCallback(console, kind))
+    return metrics_cb, callbacks
 
 
 class JsonlMetricsCallback(TrainerCallback):

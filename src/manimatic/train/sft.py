@@ -14,19 +14,17 @@ from __future__ import annotations
 
 import logging
 import time
-from pathlib import Path
 from typing import Any
 
 from manimatic.train.config import ManimSFTConfig
 from manimatic.train.data import sft_data
-from manimatic.train.model import load_policy, merge_adapter, resolve_base_model
+from manimatic.train.model import finish_training, load_policy, lora_note, resolve_base_model
 from manimatic.train.runlog import (
-    JsonlMetricsCallback,
-    RichProgressCallback,
     RunRecorder,
     TrainResult,
     enable_tensorboard,
     quiet_trainer_output,
+    run_callbacks,
 )
 
 log = logging.getLogger(__name__)
@@ -89,26 +87,18 @@ def run_sft(
     recorder = RunRecorder(config, "sft", explicit)
     notes = [n for n in [enable_tensorboard(config)] if n]
     recorder.start()
-    try:
+    with recorder.running():
         base_model = resolve_base_model(config)
-        metrics_cb = JsonlMetricsCallback(Path(config.output_dir) / "metrics.jsonl")
-        callbacks: list[Any] = [metrics_cb]
-        if progress:
-            callbacks.append(RichProgressCallback(console or _stderr(), "sft"))
+        _, callbacks = run_callbacks(config, "sft", progress=progress, console=console)
         trainer, policy, data = build_sft_trainer(config, base_model, callbacks)
         quiet_trainer_output(trainer)
-        if policy.skipped_targets:
-            notes.append(
-                f"LoRA targets not in the model, skipped: {', '.join(policy.skipped_targets)}"
-            )
+        notes += [n for n in [lora_note(policy)] if n]
         recorder.update(
             base_model=base_model,
             data=data.summary(),
             lora={"targets": policy.lora_targets, "skipped": policy.skipped_targets},
         )
         output = trainer.train(resume_from_checkpoint=config.resume_from_checkpoint)
-        adapter_dir = Path(config.output_dir).resolve() / "adapter"
-        trainer.save_model(str(adapter_dir))
         metrics: dict[str, Any] = {
             "steps": trainer.state.global_step,
             "train_loss": output.training_loss,
@@ -117,33 +107,6 @@ def run_sft(
         }
         if trainer.state.best_metric is not None:
             metrics["best_eval_loss"] = trainer.state.best_metric
-        merged = None
-        if config.merge_adapter and trainer.is_world_process_zero():
-            merged = str(
-                merge_adapter(base_model, adapter_dir, Path(config.output_dir) / "merged", config)
-            )
-        result = TrainResult(
-            kind="sft",
-            output_dir=str(Path(config.output_dir).resolve()),
-            adapter_dir=str(adapter_dir),
-            base_model=base_model,
-            merged_dir=merged,
-            metrics=metrics,
-            best_checkpoint=trainer.state.best_model_checkpoint,
-            elapsed_s=time.perf_counter() - started,
-            notes=notes,
-        )
-    except KeyboardInterrupt:
-        recorder.finish("interrupted")
-        raise
-    except Exception as exc:
-        recorder.finish("failed", error=f"{type(exc).__name__}: {exc}")
-        raise
+        result = finish_training("sft", trainer, config, base_model, metrics, started, notes)
     recorder.finish("completed", result)
     return result
-
-
-def _stderr() -> Any:
-    from rich.console import Console
-
-    return Console(stderr=True)
