@@ -39,6 +39,7 @@ from manimatic.agent.strategies import RITLDoc, Strategy
 from manimatic.agent.transcript import Round, Transcript, now_iso
 from manimatic.llm import Backend, GenerationOptions, Message, get_backend
 from manimatic.render import RenderPool, RenderResult, default_pool
+from manimatic.render.quality import check_quality
 
 MAX_CODE_BYTES = 200_000  # a generated scene is a few KB; 200 KB is a runaway reply
 CODE_FILE_NAME = "scene.py"
@@ -129,8 +130,7 @@ def generate(
             "empty description: say what the animation should show, "
             'e.g. "A blue square rotates, then turns into a red circle".'
         )
-    if quality not in ("l", "m", "h", "p", "k"):
-        raise ValueError(f"quality must be l, m or h; got {quality!r}.")
+    check_quality(quality)
     if not isinstance(timeout, (int, float)) or not timeout > 0:
         raise ValueError(f"timeout must be positive seconds; got {timeout!r}.")
     own_backend = isinstance(backend, str)

@@ -6,7 +6,8 @@
     summary = run_bench("manimbench", "openai:gpt-4.1", "ritl-doc", label="base")
     Store().runs(), Store().results(summary.run_id)
 
-Modules: `datasets` (tasks), `store` (SQLite, migrations, verify), `runner` (`run_bench`),
+Modules: `datasets` (tasks), `condition` (`Condition`: what a run is given, checked once),
+`store` (SQLite, migrations, verify), `runner` (`run_bench`),
 `answers` (reference / generations file / agent), `scoring` (metrics per task), `analysis`
 (summaries and run comparison), `matrix` (models x strategies).
 
@@ -28,6 +29,8 @@ from manimatic.bench.datasets import (
 
 _LAZY = {
     "run_bench": "manimatic.bench.runner",
+    "Condition": "manimatic.bench.condition",
+    "BenchConfig": "manimatic.bench.condition",
     "RunSummary": "manimatic.bench.analysis",
     "BenchError": "manimatic.bench.answers",
     "load_generations": "manimatic.bench.answers",

@@ -26,8 +26,9 @@ from pathlib import Path
 from typing import Any
 
 from manimatic.bench.answers import BenchError
+from manimatic.bench.condition import Condition, make_condition
 from manimatic.bench.environment import resolve_embedder
-from manimatic.bench.runner import DEFAULT_TIMEOUT, RunSummary, run_bench
+from manimatic.bench.runner import RunSummary, run_bench
 from manimatic.bench.store import Store
 
 
@@ -84,101 +85,82 @@ def parse_model_specs(values: list[str]) -> dict[str | None, str]:
 
 
 def run_matrix(
-    dataset: str,
+    dataset: str | Condition,
     models: dict[str | None, str],
     strategies: list[str],
     *,
-    rounds: int | None = None,
     db: str | Path | None = None,
-    workers: int | None = None,
-    limit: int | None = None,
-    split: str = "test",
-    types: list[str] | None = None,
-    base_url: str | None = None,
-    options: Any = None,
-    quality: str = "l",
-    timeout: float = DEFAULT_TIMEOUT,
-    render_workers: int | None = None,
-    executor: str = "local",
     pool: Any = None,
-    image_embedder: Any = "auto",
-    code_embedder: Any = "auto",
-    progress: bool = False,
+    **settings: Any,
 ) -> MatrixSummary:
     """Run every (model, strategy) condition into one database.
 
     Args:
-        dataset: Dataset spec (see `load_dataset`).
+        dataset: A template `Condition` (its model, strategy and label are set per condition),
+            or its `dataset` (a spec, see `load_dataset`).
         models: Label -> model spec (`parse_model_specs`); `reference` runs once, whatever the
             strategies.
         strategies: Strategy names (vanilla, ritl, ritl-doc).
-        rounds: Feedback rounds for ritl / ritl-doc (vanilla ignores it).
         db: Database file (default: the user data dir's).
-        workers, limit, split, types, base_url, options, quality, timeout, render_workers,
-            executor, pool, image_embedder, code_embedder, progress: As for `run_bench` (one
-            pool and one store serve every condition).
+        pool: A RenderPool to use (the caller keeps ownership); else one is made from the
+            template's executor and render workers, and serves every condition.
+        **settings: Condition fields for the template (rounds, limit, quality, timeout,
+            options, embedders...). `rounds` applies to ritl / ritl-doc; vanilla ignores it.
 
     Returns:
         The runs and the conditions that failed.
 
     Raises:
-        BenchError: No strategies, or the database / render pool cannot be opened.
+        TypeError: A setting that is not a Condition field.
+        BenchError: Bad settings, no strategies, or the database / render pool cannot be opened.
     """
     from manimatic.executors import make_executor
     from manimatic.llm import LLMError, get_backend
     from manimatic.render import RenderPoolError
 
+    if isinstance(dataset, Condition):
+        template = make_condition(dataset, **settings)
+    else:
+        template = make_condition(dataset=dataset, **settings)
     if not strategies:
         raise BenchError("no strategies: give --strategy vanilla|ritl|ritl-doc at least once.")
     strategies = list(dict.fromkeys(strategies))
     store = Store(db)
     summary = MatrixSummary(db=str(store.path))
-    image = resolve_embedder(image_embedder, "image")
-    code = resolve_embedder(code_embedder, "code")
+    # Embedders are loaded once for every condition.
+    template = template.replace(
+        image_embedder=resolve_embedder(template.image_embedder, "image"),
+        code_embedder=resolve_embedder(template.code_embedder, "code"),
+    )
     own_pool = pool is None
     try:
-        pool = pool or make_executor(executor, workers=render_workers)
+        pool = pool or make_executor(template.executor, workers=template.render_workers)
     except (RenderPoolError, ValueError) as exc:
         store.close()
         raise BenchError(f"the render sandbox cannot start: {exc}") from None
-    common = dict(
-        workers=workers,
-        limit=limit,
-        db=store,
-        split=split,
-        types=types,
-        base_url=base_url,
-        options=options,
-        quality=quality,
-        timeout=timeout,
-        pool=pool,
-        image_embedder=image,
-        code_embedder=code,
-        progress=progress,
-    )
     try:
         for label, spec in models.items():
             if spec == "reference":
-                _one(summary, dataset, "reference", label=label, **common)
+                ref = template.replace(
+                    model="reference", strategy="none", label=label, rounds=None, doc_pass=None
+                )
+                _one(summary, ref, db=store, pool=pool)
                 continue
             try:
-                backend = get_backend(spec, base_url=base_url)
+                backend = get_backend(spec, base_url=template.base_url)
             except LLMError as exc:
                 for strategy in strategies:
                     summary.failed.append(_failure(label, spec, strategy, f"model {spec}: {exc}"))
                 continue
             with contextlib.closing(backend):
                 for strategy in strategies:
-                    _one(
-                        summary,
-                        dataset,
-                        spec,
-                        strategy,
+                    condition = template.replace(
+                        model=spec,
+                        strategy=strategy,
                         label=label,
-                        backend=backend,
-                        rounds=None if strategy == "vanilla" else rounds,
-                        **common,
+                        rounds=None if strategy == "vanilla" else template.rounds,
                     )
+                    _one(summary, condition, db=store, pool=pool, backend=backend)
     finally:
         if own_pool:
             pool.close()
@@ -186,17 +168,17 @@ def run_matrix(
     return summary
 
 
-def _one(
-    summary: MatrixSummary, dataset: str, spec: str, strategy: str = "none", **kwargs: Any
-) -> None:
+def _one(summary: MatrixSummary, condition: Condition, **resources: Any) -> None:
     """Run one condition; a BenchError is recorded (with any partial run) and the matrix goes on."""
     try:
-        summary.runs.append(run_bench(dataset, spec, strategy, **kwargs))
+        summary.runs.append(run_bench(condition, **resources))
     except BenchError as exc:
         partial = getattr(exc, "summary", None)
         if partial is not None:
             summary.runs.append(partial)
-        summary.failed.append(_failure(kwargs.get("label"), spec, strategy, str(exc)))
+        summary.failed.append(
+            _failure(condition.label, condition.model, condition.strategy, str(exc))
+        )
 
 
 def _failure(label: str | None, spec: str, strategy: str, error: str) -> dict[str, Any]:

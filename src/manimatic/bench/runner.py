@@ -1,8 +1,12 @@
 """`run_bench`: run a model (or the references, or code made elsewhere) over a dataset, resumably.
 
-    from manimatic.bench import run_bench
+    from manimatic.bench import Condition, run_bench
     summary = run_bench("manimbench", "openai:gpt-4.1", "ritl-doc", label="base", limit=10)
+    summary = run_bench(Condition(model="openai:gpt-4.1", strategy="ritl-doc", label="base"))
     summary.rsr, summary.mean_vs, summary.run_id
+
+What a run is given is one `Condition` (`bench.condition`); the keywords of the short form are
+its fields.
 
 A run is identified by what determines its results: the dataset (resolved spec, split, type
 filter), the model, the strategy with its arguments, and the label. Running the same command
@@ -49,6 +53,7 @@ from manimatic.bench.answers import (
     RenderSettings,
     load_generations,
 )
+from manimatic.bench.condition import Condition, make_condition
 from manimatic.bench.datasets import DatasetError, Task, TaskSet, load_dataset, resolve_spec
 from manimatic.bench.environment import (
     ProgressBar,
@@ -69,118 +74,58 @@ from manimatic.bench.store import (
 )
 from manimatic.render import RenderPoolError
 
-DEFAULT_TIMEOUT = 120.0  # the study allows 300 s; 120 s covers every ManimBench reference
-DEFAULT_WORKERS = 4
-MAX_CONSECUTIVE_INFRA = 10
 NO_STRATEGY = {"name": "none"}  # reference / generations: no generation loop
 
 ResultCallback = Callable[[dict[str, Any]], None]
 
 
 def run_bench(
-    dataset: str | TaskSet,
-    model_spec: str,
-    strategy: str = "vanilla",
+    dataset: str | TaskSet | Condition,
+    model_spec: str | None = None,
+    strategy: str | None = None,
     *,
-    label: str | None = None,
-    workers: int | None = None,
-    limit: int | None = None,
     db: str | Path | Store | None = None,
-    rounds: int | None = None,
-    doc_pass: bool | None = None,
-    split: str = "test",
-    types: list[str] | None = None,
-    generations: str | Path | None = None,
-    base_url: str | None = None,
-    options: Any = None,
     backend: Any = None,
-    quality: str = "l",
-    timeout: float = DEFAULT_TIMEOUT,
-    render_workers: int | None = None,
-    executor: str = "local",
     pool: Any = None,
-    image_embedder: Any = "auto",
-    code_embedder: Any = "auto",
-    max_consecutive_infra: int = MAX_CONSECUTIVE_INFRA,
-    score_cache: bool = True,
-    progress: bool = False,
     on_result: ResultCallback | None = None,
+    **settings: Any,
 ) -> RunSummary:
     """Run (or resume) one benchmark condition and store every task's result.
 
+    Either `run_bench(Condition(...))` or the short form `run_bench(dataset, model_spec,
+    strategy, **settings)`, whose settings are `Condition` fields (label, rounds, limit,
+    quality, timeout, workers, generations, options, embedders...: see `Condition`).
+
     Args:
-        dataset: A dataset spec for `load_dataset` (or a loaded TaskSet; its `source` then
-            identifies it).
-        model_spec: A model spec (`openai:...`, `hf:...`, `scripted:...`), or `reference`.
-            Ignored when `generations` is given.
-        strategy: vanilla, ritl or ritl-doc (not used for reference or generations).
-        label: Condition label (e.g. base, sft, grpo); part of the run's identity.
-        workers: Tasks in flight at once (default 4).
-        limit: Do at most the first `limit` tasks of the task set (resuming skips stored ones).
+        dataset: A `Condition`, or its `dataset` (a spec for `load_dataset`, or a TaskSet).
+        model_spec: The condition's `model` (short form).
+        strategy: The condition's `strategy` (short form).
         db: Database file or open Store (default: the user data dir's `bench.sqlite`).
-        rounds: Feedback rounds for ritl / ritl-doc.
-        doc_pass: RITL-DOC's documentation pass (default on).
-        split: train, test or all.
-        types: Keep only these task types.
-        generations: A JSONL file of `{"id", "code"}` to score instead of generating.
-        base_url: OpenAI-compatible server URL for `openai:` models.
-        options: `GenerationOptions` for the model (default ones).
-        backend: An already built backend to use instead of building `model_spec` (its spec
+        backend: An already built backend to use instead of building the model spec (its spec
             identifies the run); the caller keeps ownership.
-        quality: Render quality (l = 480p15, the study's).
-        timeout: Seconds per render.
-        render_workers: Size of the render pool created when `pool` is None (default: CPUs).
-        executor: Where that pool runs jobs: local, ray or ray:ADDRESS (`make_executor`).
         pool: A RenderPool to use (the caller keeps ownership).
-        image_embedder: "auto" (CLIP when its weights load), None, or an ImageEmbedder.
-        code_embedder: "auto" (CodeBERT when its weights load), None, or a CodeEmbedder.
-        max_consecutive_infra: Stop after this many infrastructure errors in a row.
-        score_cache: Reuse scores computed before for the same renders, code and metric code
-            (`scoring.ScoreCache`); False recomputes every metric.
-        progress: Show a rich progress bar on stderr.
         on_result: Called with each stored row (in the calling thread).
+        **settings: Condition fields, set on (or changed in) the condition.
 
     Returns:
         The run's summary.
 
     Raises:
-        BenchError: Bad dataset, model, strategy or generations file; a resume whose settings
-            differ from the stored run; a run still going on in another process; or too many
-            infrastructure errors in a row (`status` aborted; what was done is kept).
+        TypeError: A setting that is not a Condition field.
+        BenchError: Bad settings, dataset, model, strategy or generations file; a resume whose
+            settings differ from the stored run; a run still going on in another process; or
+            too many infrastructure errors in a row (`status` aborted; what was done is kept).
     """
     started = time.perf_counter()
-    runner = _Runner(
-        workers=workers or DEFAULT_WORKERS,
-        quality=quality,
-        timeout=float(timeout),
-        max_consecutive_infra=max_consecutive_infra,
-        progress=progress,
-        on_result=on_result,
-    )
-    try:
-        return runner.run(
-            dataset=dataset,
-            model_spec=model_spec,
-            strategy=strategy,
-            label=label,
-            limit=limit,
-            db=db,
-            rounds=rounds,
-            doc_pass=doc_pass,
-            split=split,
-            types=types,
-            generations=generations,
-            base_url=base_url,
-            options=options,
-            backend=backend,
-            render_workers=render_workers,
-            executor=executor,
-            pool=pool,
-            image_embedder=image_embedder,
-            code_embedder=code_embedder,
-            score_cache=score_cache,
-            started=started,
+    if isinstance(dataset, Condition):
+        condition = make_condition(dataset, **settings)
+    else:
+        condition = make_condition(
+            dataset=dataset, model=model_spec or "", strategy=strategy or "vanilla", **settings
         )
+    runner = _Runner(condition, on_result=on_result)
+    try:
+        return runner.run(db=db, backend=backend, pool=pool, started=started)
     finally:
         runner.close()
 
@@ -189,27 +134,13 @@ def run_bench(
 
 
 class _Runner:
-    def __init__(
-        self,
-        *,
-        workers: int,
-        quality: str,
-        timeout: float,
-        max_consecutive_infra: int,
-        progress: bool,
-        on_result: ResultCallback | None,
-    ) -> None:
-        if workers < 1:
-            raise BenchError(f"workers must be at least 1; got {workers}.")
-        if quality not in ("l", "m", "h"):
-            raise BenchError(f"quality must be l, m or h; got {quality!r}.")
-        if not timeout > 0:
-            raise BenchError(f"timeout must be positive seconds; got {timeout}.")
-        self.workers = workers
-        self.quality = quality
-        self.timeout = timeout
-        self.max_consecutive_infra = max(1, max_consecutive_infra)
-        self.progress = progress
+    def __init__(self, condition: Condition, *, on_result: ResultCallback | None) -> None:
+        self.condition = condition
+        self.workers = condition.workers
+        self.quality = condition.quality
+        self.timeout = condition.timeout
+        self.max_consecutive_infra = condition.max_consecutive_infra
+        self.progress = condition.progress
         self.on_result = on_result
         self._closers: list[Callable[[], None]] = []
         self._ref_futures: dict[str, Future] = {}
@@ -218,7 +149,7 @@ class _Runner:
         self._infra_lock = threading.Lock()
         self._consecutive_infra = 0
         self._abort_reason: str | None = None
-        self.render = RenderSettings(pool=None, quality=quality, timeout=timeout)
+        self.render = RenderSettings(pool=None, quality=self.quality, timeout=self.timeout)
         self.answerer: Any = None
         self.options: Any = None
         self.generations: dict[str, str] | None = None
@@ -233,27 +164,24 @@ class _Runner:
 
     # ------------------------------------------------------------------ setup
 
-    def run(
-        self, *, dataset: str | TaskSet, model_spec: str, started: float, **kw: Any
-    ) -> RunSummary:
-        if kw["limit"] is not None and kw["limit"] < 1:
-            raise BenchError(f"limit must be a positive number of tasks; got {kw['limit']}.")
-        taskset, dataset_spec = self._load(dataset, kw["split"], kw["types"])
-        model_id, strategy, extra_identity = self._plan(model_spec, kw)
+    def run(self, *, db: Any, backend: Any, pool: Any, started: float) -> RunSummary:
+        c = self.condition
+        taskset, dataset_spec = self._load(c.dataset, c.split, c.types)
+        model_id, strategy, extra_identity = self._plan(backend)
         identity = {
             "format": FORMAT_VERSION,
             "dataset": dataset_spec,
-            "split": kw["split"],
-            "types": sorted({t.lower() for t in kw["types"]}) if kw["types"] else None,
+            "split": c.split,
+            "types": sorted({t.lower() for t in c.types}) if c.types else None,
             "model": model_id,
             "strategy": strategy.to_dict() if strategy is not None else NO_STRATEGY,
-            "label": kw["label"],
+            "label": c.label,
             **extra_identity,
         }
-        store = kw["db"] if isinstance(kw["db"], Store) else Store(kw["db"])
-        if not isinstance(kw["db"], Store):
+        store = db if isinstance(db, Store) else Store(db)
+        if not isinstance(db, Store):
             self._closers.append(store.close)
-        wanted = taskset.tasks[: kw["limit"]] if kw["limit"] else taskset.tasks
+        wanted = taskset.tasks[: c.limit] if c.limit else taskset.tasks
         existing = store.find_run(run_id_for(identity))
         if existing is not None:
             self._check_resume(existing, taskset)
@@ -262,23 +190,23 @@ class _Runner:
                 return self._finish(store, existing, True, taskset, wanted, [], self.notes, started)
         # Heavy setup (model, embedders, render pool) only when there is work.
         self.scorer = Scorer(
-            image_embedder=resolve_embedder(kw["image_embedder"], "image"),
-            code_embedder=resolve_embedder(kw["code_embedder"], "code"),
+            image_embedder=resolve_embedder(c.image_embedder, "image"),
+            code_embedder=resolve_embedder(c.code_embedder, "code"),
             frames=FrameCache(fps=FRAME_FPS),
-            cache=ScoreCache() if kw["score_cache"] else None,
+            cache=ScoreCache() if c.score_cache else None,
         )
         run_options = {
             "generation": self.options.to_dict() if self.options is not None else None,
             "quality": self.quality,
             "timeout": self.timeout,
             "workers": self.workers,
-            "base_url": kw["base_url"],
+            "base_url": c.base_url,
             "frame_fps": FRAME_FPS,
             "image_embedder": embedder_name(self.scorer.image_embedder),
             "code_embedder": embedder_name(self.scorer.code_embedder),
         }
-        self._build_answerer(model_spec, strategy, kw)  # before the record: a bad model makes none
-        self._open_pool(kw["pool"], kw["render_workers"], kw["executor"])
+        self._build_answerer(strategy, backend)  # before the record: a bad model makes none
+        self._open_pool(pool, c.render_workers, c.executor)
         run, resumed = self._open_run(store, identity, taskset, dataset_spec, run_options)
         notes = self.notes + (self._resume_notes(run, run_options) if resumed else [])
         todo = [t for t in wanted if t.id not in store.done_task_ids(run.id)]
@@ -302,26 +230,25 @@ class _Runner:
         except DatasetError as exc:
             raise BenchError(str(exc)) from None
 
-    def _plan(self, model_spec: str, kw: dict[str, Any]) -> tuple[str, Any, dict]:
+    def _plan(self, backend: Any) -> tuple[str, Any, dict]:
         """Check the answer's source cheaply: (model id, strategy or None, extra identity)."""
-        no_loop = kw["generations"] is not None or (
-            kw["backend"] is None and (model_spec or "").strip() == "reference"
-        )
+        c = self.condition
+        no_loop = c.generations is not None or (backend is None and c.model == "reference")
         if no_loop and (
-            kw["strategy"] not in ("vanilla", "none") or kw["rounds"] is not None or kw["doc_pass"]
+            c.strategy not in ("vanilla", "none") or c.rounds is not None or c.doc_pass
         ):
             self.notes.append(
                 "the strategy and its rounds do not apply to reference or generations runs "
                 "(the code is given, nothing is generated): ignored"
             )
-        if kw["generations"] is not None:
-            path = Path(kw["generations"]).expanduser()
+        if c.generations is not None:
+            path = Path(c.generations).expanduser()
             self.generations = load_generations(path)
             sha = content_hash(path.read_bytes().decode("utf-8", errors="replace"))
             return f"generations:{path.resolve()}", None, {"generations_sha": sha}
-        spec = (model_spec or "").strip()
-        if kw["backend"] is not None:
-            spec = getattr(kw["backend"], "spec", None) or spec
+        spec = c.model
+        if backend is not None:
+            spec = getattr(backend, "spec", None) or spec
         elif not spec:
             raise BenchError("no model: give --model SPEC, --model reference or --generations.")
         elif spec == "reference":
@@ -330,17 +257,16 @@ class _Runner:
         from manimatic.llm import GenerationOptions
 
         try:
-            strategy = strategy_from_name(
-                kw["strategy"], rounds=kw["rounds"], doc_pass=kw["doc_pass"]
-            )
+            strategy = strategy_from_name(c.strategy, rounds=c.rounds, doc_pass=c.doc_pass)
         except ValueError as exc:
             raise BenchError(str(exc)) from None
-        self.options = kw["options"] if kw["options"] is not None else GenerationOptions()
+        self.options = c.options if c.options is not None else GenerationOptions()
         return spec, strategy, {}
 
-    def _build_answerer(self, model_spec: str, strategy: Any, kw: dict[str, Any]) -> None:
+    def _build_answerer(self, strategy: Any, backend: Any) -> None:
+        c = self.condition
         if self.generations is not None:
-            path = str(Path(kw["generations"]).expanduser().resolve())
+            path = str(Path(c.generations).expanduser().resolve())  # type: ignore[arg-type]
             self.answerer = GenerationsAnswerer(self.render, self.generations, path)
             return
         if strategy is None:
@@ -348,12 +274,11 @@ class _Runner:
             return
         from manimatic.llm import LLMError, get_backend
 
-        backend = kw["backend"]
         if backend is None:
             try:
-                backend = get_backend(model_spec.strip(), base_url=kw["base_url"])
+                backend = get_backend(c.model, base_url=c.base_url)
             except LLMError as exc:
-                raise BenchError(f"model {model_spec}: {exc}") from None
+                raise BenchError(f"model {c.model}: {exc}") from None
             self._closers.append(backend.close)
         self.answerer = AgentAnswerer(self.render, backend, strategy, self.options)
 

@@ -20,7 +20,15 @@ from rich.markup import escape
 from rich.table import Table
 
 from manimatic.commands._common import UserError, console, console_err, print_json
-from manimatic.executors import EXECUTOR_HELP
+from manimatic.commands.bench_options import (
+    DATASET,
+    DB_HELP,
+    EXECUTION,
+    SAMPLING,
+    STRATEGY,
+    CliSettings,
+    with_options,
+)
 
 EXIT_INFRA = 3
 
@@ -28,12 +36,6 @@ bench_app = typer.Typer(
     name="bench",
     help="Benchmark models on ManimBench (or your tasks): resumable runs in SQLite.",
     no_args_is_help=True,
-)
-
-DB_HELP = "Benchmark database (default: bench.sqlite in the user data directory)."
-DATASET_HELP = (
-    "manimbench ($MANIMBENCH_DIR, else the hub), SuienR/ManimBench-v1, a .parquet/.csv/.jsonl "
-    "file, or a directory with the ManimBench v2 parquet files."
 )
 
 
@@ -45,22 +47,6 @@ def _fmt(value: Any, pct: bool = False) -> str:
     if isinstance(value, float):
         return f"{value:.1%}" if pct else f"{value:.3f}"
     return str(value)
-
-
-def _options(
-    temperature: float | None, top_p: float | None, max_tokens: int | None, seed: int | None
-) -> Any:
-    from manimatic.llm import GenerationOptions
-
-    given = {"temperature": temperature, "top_p": top_p, "max_tokens": max_tokens, "seed": seed}
-    try:
-        return GenerationOptions(**{k: v for k, v in given.items() if v is not None})
-    except ValueError as exc:
-        raise UserError(str(exc)) from None
-
-
-def _embedders(enabled: bool) -> dict[str, Any]:
-    return {} if enabled else {"image_embedder": None, "code_embedder": None}
 
 
 def _print_summary(summary: Any) -> None:
@@ -114,8 +100,8 @@ def _print_summary(summary: Any) -> None:
 
 
 @bench_app.command("run")
+@with_options(DATASET, STRATEGY, SAMPLING, EXECUTION)
 def run_command(
-    dataset: str = typer.Option("manimbench", "--dataset", "-d", help=DATASET_HELP),
     model: str | None = typer.Option(
         None,
         "--model",
@@ -124,72 +110,28 @@ def run_command(
         "or reference (answers with the reference code: calibrates the harness).",
     ),
     strategy: str = typer.Option("vanilla", "--strategy", "-s", help="vanilla | ritl | ritl-doc."),
-    rounds: int | None = typer.Option(None, "--rounds", "-k", help="Feedback rounds (ritl*)."),
     label: str | None = typer.Option(None, "--label", help="Condition label: base, sft, grpo..."),
-    workers: int | None = typer.Option(None, "--workers", "-w", help="Tasks in flight (4)."),
-    render_workers: int | None = typer.Option(
-        None, "--render-workers", help="Parallel renders (default: CPU count)."
-    ),
-    executor: str = typer.Option("local", "--executor", help=EXECUTOR_HELP),
-    limit: int | None = typer.Option(None, "--limit", "-n", help="Only the first N tasks."),
-    split: str = typer.Option("test", "--split", help="train | test | all."),
-    types: list[str] | None = typer.Option(
-        None, "--type", help="Only tasks of this Type (repeatable): Basic, Intermediate..."
-    ),
-    db: Path | None = typer.Option(None, "--db", help=DB_HELP),
     generations: Path | None = typer.Option(
         None, "--generations", help='Score code made elsewhere: JSONL of {"id", "code"}.'
     ),
-    base_url: str | None = typer.Option(None, "--base-url", help="OpenAI-compatible server."),
-    temperature: float | None = typer.Option(None, "--temperature"),
-    top_p: float | None = typer.Option(None, "--top-p"),
-    max_tokens: int | None = typer.Option(None, "--max-tokens"),
-    seed: int | None = typer.Option(None, "--seed"),
-    no_doc_pass: bool = typer.Option(False, "--no-doc-pass", help="ritl-doc without doc pass."),
-    quality: str = typer.Option("l", "--quality", "-q", help="l (480p15, the study's), m, h."),
-    timeout: float = typer.Option(120.0, "--timeout", help="Seconds per render."),
-    embedders: bool = typer.Option(
-        True, "--embedders/--no-embedders", help="Load CLIP / CodeBERT when available."
-    ),
-    score_cache: bool = typer.Option(
-        True,
-        "--score-cache/--no-score-cache",
-        help="Reuse scores of identical renders and code under the same metric code.",
-    ),
     as_json: bool = typer.Option(False, "--json", help="Print the summary as one JSON object."),
+    *,
+    settings: CliSettings,
 ) -> None:
     """Run one condition (model x strategy) on a dataset; the same command again resumes it."""
     from manimatic.bench import BenchError, run_bench
 
     if model is None and generations is None:
         raise UserError("give --model SPEC (or --model reference), or --generations FILE.jsonl.")
-    options = None if model == "reference" or generations else _options(
-        temperature, top_p, max_tokens, seed
-    )  # fmt: skip
+    condition = settings.condition(
+        model=model or "",
+        strategy=strategy,
+        label=label,
+        generations=generations,
+        progress=not as_json,
+    )
     try:
-        summary = run_bench(
-            dataset,
-            model or "",
-            strategy,
-            label=label,
-            workers=workers,
-            limit=limit,
-            db=db,
-            rounds=rounds,
-            doc_pass=False if no_doc_pass else None,
-            split=split,
-            types=types or None,
-            generations=generations,
-            base_url=base_url,
-            options=options,
-            quality=quality,
-            timeout=timeout,
-            render_workers=render_workers,
-            executor=executor,
-            score_cache=score_cache,
-            progress=not as_json,
-            **_embedders(embedders),
-        )
+        summary = run_bench(condition, db=settings["db"])
     except BenchError as exc:
         partial = getattr(exc, "summary", None)
         if partial is None:
@@ -206,55 +148,24 @@ def run_command(
 
 
 @bench_app.command("matrix")
+@with_options(DATASET, STRATEGY, SAMPLING, EXECUTION)
 def matrix_command(
-    dataset: str = typer.Option("manimbench", "--dataset", "-d", help=DATASET_HELP),
     models: list[str] = typer.Option(
         ..., "--model", "-m", help="LABEL=SPEC (repeatable), e.g. base=hf:Qwen/...@adapters/sft."
     ),
     strategies: list[str] = typer.Option(
         ..., "--strategy", "-s", help="vanilla | ritl | ritl-doc (repeatable)."
     ),
-    rounds: int | None = typer.Option(None, "--rounds", "-k", help="Feedback rounds (ritl*)."),
-    workers: int | None = typer.Option(None, "--workers", "-w", help="Tasks in flight (4)."),
-    render_workers: int | None = typer.Option(None, "--render-workers"),
-    executor: str = typer.Option("local", "--executor", help=EXECUTOR_HELP),
-    limit: int | None = typer.Option(None, "--limit", "-n"),
-    split: str = typer.Option("test", "--split"),
-    types: list[str] | None = typer.Option(None, "--type"),
-    db: Path | None = typer.Option(None, "--db", help=DB_HELP),
-    base_url: str | None = typer.Option(None, "--base-url"),
-    temperature: float | None = typer.Option(None, "--temperature"),
-    top_p: float | None = typer.Option(None, "--top-p"),
-    max_tokens: int | None = typer.Option(None, "--max-tokens"),
-    seed: int | None = typer.Option(None, "--seed"),
-    quality: str = typer.Option("l", "--quality", "-q"),
-    timeout: float = typer.Option(120.0, "--timeout"),
-    embedders: bool = typer.Option(True, "--embedders/--no-embedders"),
     as_json: bool = typer.Option(False, "--json"),
+    *,
+    settings: CliSettings,
 ) -> None:
     """Run models x strategies (the study's 9 conditions) into one database."""
     from manimatic.bench import BenchError, parse_model_specs, run_matrix
 
+    template = settings.condition(progress=not as_json)
     try:
-        result = run_matrix(
-            dataset,
-            parse_model_specs(models),
-            strategies,
-            rounds=rounds,
-            db=db,
-            workers=workers,
-            limit=limit,
-            split=split,
-            types=types or None,
-            base_url=base_url,
-            options=_options(temperature, top_p, max_tokens, seed),
-            quality=quality,
-            timeout=timeout,
-            render_workers=render_workers,
-            executor=executor,
-            progress=not as_json,
-            **_embedders(embedders),
-        )
+        result = run_matrix(template, parse_model_specs(models), strategies, db=settings["db"])
     except BenchError as exc:
         raise UserError(str(exc)) from None
     if as_json:

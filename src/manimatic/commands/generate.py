@@ -16,6 +16,7 @@ import typer
 from rich.console import Console
 
 from manimatic.commands._common import console, console_err, print_json
+from manimatic.render.quality import QUALITY_HELP, check_quality
 
 DEFAULT_OUT_ROOT = Path("manimatic_out")
 EXIT_FAILED, EXIT_USAGE, EXIT_INFRA = 1, 2, 3
@@ -123,9 +124,7 @@ def generate_command(
     top_p: float | None = typer.Option(None, "--top-p", help="Default 0.95."),
     max_tokens: int | None = typer.Option(None, "--max-tokens", help="Default 2048."),
     seed: int | None = typer.Option(None, "--seed", help="Sampling seed."),
-    quality: str = typer.Option(
-        "l", "--quality", "-q", help="l (480p15), m (720p30), h (1080p60)."
-    ),
+    quality: str = typer.Option("l", "--quality", "-q", help=QUALITY_HELP),
     timeout: float = typer.Option(
         60.0, "--timeout", help="Seconds per render before it is killed."
     ),
@@ -156,8 +155,10 @@ def generate_command(
             as_json,
             payload,
         )
-    if quality not in ("l", "m", "h"):
-        raise _fail(f"--quality must be l, m or h (got {quality!r})", EXIT_USAGE, as_json, payload)
+    try:
+        check_quality(quality)
+    except ValueError as exc:
+        raise _fail(f"--{exc}", EXIT_USAGE, as_json, payload) from None
     if not timeout > 0:
         raise _fail(f"--timeout must be positive (got {timeout})", EXIT_USAGE, as_json, payload)
     try:

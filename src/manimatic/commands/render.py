@@ -10,6 +10,7 @@ import typer
 from manimatic.commands._common import console, console_err, print_json
 from manimatic.executors import EXECUTOR_HELP, make_executor
 from manimatic.render import Limits, RenderRequest, RenderResult
+from manimatic.render.quality import QUALITY_HELP, check_quality
 from manimatic.render.result import RenderPoolError
 from manimatic.render.source import SourceError, read_source
 
@@ -47,9 +48,7 @@ def _print_human(result: RenderResult) -> None:
 def render_command(
     files: list[Path] = typer.Argument(..., help="Python files with Manim scenes."),
     scene: str | None = typer.Option(None, "--scene", "-s", help="Render only this scene."),
-    quality: str = typer.Option(
-        "l", "--quality", "-q", help="l (480p15), m (720p30), h (1080p60)."
-    ),
+    quality: str = typer.Option("l", "--quality", "-q", help=QUALITY_HELP),
     timeout: float = typer.Option(60.0, "--timeout", help="Seconds per file before it is killed."),
     out: Path | None = typer.Option(
         None,
@@ -74,9 +73,11 @@ def render_command(
     ),
 ) -> None:
     """Render Manim scene files in parallel through the warm, sandboxed pool."""
-    if quality not in ("l", "m", "h", "p", "k"):
-        console_err.print(f"[red]error:[/] --quality must be l, m or h (got {quality!r})")
-        raise typer.Exit(2)
+    try:
+        check_quality(quality)
+    except ValueError as exc:
+        console_err.print(f"[red]error:[/] --{exc}", highlight=False)
+        raise typer.Exit(2) from None
     if sandbox not in ("auto", "bwrap", "none"):
         console_err.print(f"[red]error:[/] --sandbox must be auto, bwrap or none (got {sandbox!r})")
         raise typer.Exit(2)

@@ -21,6 +21,8 @@ from typing import Any, Literal
 
 from trl import GRPOConfig, SFTConfig
 
+from manimatic.render.quality import QUALITY_HELP, check_quality
+
 TINY_MODEL = "tiny"
 """`model: tiny`: build `manimatic.llm.tiny`'s random model into OUTPUT_DIR (no download)."""
 
@@ -333,8 +335,9 @@ class ManimGRPOConfig(GRPOConfig, _ManimaticFields):
             "evaluation allows 300 s; a step waits for its slowest rollout, so training uses less."
         },
     )
-    render_quality: Literal["l", "m", "h"] = field(
-        default="l", metadata={"help": "Manim quality of reward renders (study: -ql)."}
+    render_quality: str = field(
+        default="l",
+        metadata={"help": "Manim quality of reward renders (study: l, -ql): " + QUALITY_HELP},
     )
     render_sandbox: Literal["auto", "bwrap", "none"] = field(
         default="auto", metadata={"help": "Render sandbox: see `manimatic render --help`."}
@@ -407,6 +410,7 @@ class ManimGRPOConfig(GRPOConfig, _ManimaticFields):
                 "one unified reward. Set reward_code_weight, reward_visual_weight, "
                 "reward_render_weight and reward_format_weight instead."
             )
+        check_quality(self.render_quality)
         if not self.render_timeout > 0:
             raise ValueError(f"render_timeout must be > 0 seconds, got {self.render_timeout}.")
         if self.render_executor != "local" and not self.render_executor.startswith("ray"):
