@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import ast
+
 import pytest
 
 from manimatic.agent.extract import Extraction, extract_code, looks_like_code, split_think
@@ -189,3 +191,16 @@ def test_huge_replies_are_handled_quickly() -> None:
     extract_code(noise)
     extract_code(f"{noise}\n<CODE>{fence(CODE)}</CODE>")
     assert time.perf_counter() - started < 5
+
+
+@pytest.mark.parametrize("tail", ["```", "```\n", "\n```  \n"])
+def test_dangling_closing_fence_after_a_bare_language_line(tail: str) -> None:
+    # A real SmolLM2 reply shape: `<CODE>python` (no backticks), the code, then a closing fence
+    # with no opening one and no </CODE>. The fence must not end up in the code.
+    code = "from manim import *\n\nclass Dot1(Scene):\n    def construct(self):\n        self.add(Dot())"
+    reply = f"<CODE>python\n{code}\n{tail}"
+    result = extract_code(reply)
+    assert result.found and result.method == "code_tag"
+    assert result.code == code
+    assert result.terminated  # the fence marks the end of the code
+    ast.parse(result.code)

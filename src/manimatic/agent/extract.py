@@ -207,6 +207,8 @@ def _from_code_tags(text: str) -> _Candidate | None:
     complete: _Candidate | None = None
     cut_off: _Candidate | None = None
     for body, terminated in _code_blocks(text):
+        body, fence_closed = _drop_dangling_fence(body)
+        terminated = terminated or fence_closed
         fence = _pick_fence(body)
         if fence is not None:
             code, closed = fence.code, fence.terminated and terminated
@@ -223,6 +225,19 @@ def _from_code_tags(text: str) -> _Candidate | None:
             cut_off = candidate
     # A finished block beats one cut off after it: the cut-off one cannot be complete code.
     return complete or cut_off
+
+
+def _drop_dangling_fence(body: str) -> tuple[str, bool]:
+    """Drop a closing fence that has no opening one: `<CODE>python\n...code...\n```` (no `</CODE>`).
+
+    Small models write the fence's language line without its backticks and then close the
+    fence; kept, the lone ``` is a SyntaxError in otherwise valid code. The closing fence still
+    marks where the code ends, so the block counts as finished.
+    """
+    stripped = body.rstrip()
+    if stripped.endswith("```") and body.count("```") == 1:
+        return stripped[:-3], True
+    return body, False
 
 
 def _strip_language_line(code: str) -> str:

@@ -1,11 +1,11 @@
 """Model backends behind one small interface.
 
-    backend = get_backend("openai:gpt-4.1")          # or ollama:, hf:, scripted:
+    backend = get_backend("openai:gpt-4.1")          # or ollama:, hf:, gguf:, scripted:
     reply = backend.complete([Message("user", "Draw a circle")], GenerationOptions(max_tokens=512))
     reply.text, reply.usage.total_tokens, reply.latency_s
 
 Backends live in their own modules and are imported on first use of their prefix, so heavy
-dependencies (torch, transformers) load only for `hf:`.
+dependencies (torch, transformers, llama.cpp) load only for `hf:` and `gguf:`.
 """
 
 from manimatic.llm.base import (

@@ -2,8 +2,8 @@
 
 Every backend implements one method, `Backend.complete(messages, options)`, and is reached through
 one registry, `get_backend(spec)`, keyed by the spec's prefix (`openai:`, `ollama:`, `hf:`,
-`scripted:`). Backend modules are imported only when their prefix is used, so `hf:` pulls in torch
-and transformers only for people who ask for it.
+`gguf:`, `scripted:`). Backend modules are imported only when their prefix is used, so `hf:`
+pulls in torch and transformers only for people who ask for it.
 """
 
 from __future__ import annotations
@@ -251,6 +251,7 @@ _REGISTRY: dict[str, BackendFactory | str] = {
     "openai": "manimatic.llm.openai_compat:openai_factory",
     "ollama": "manimatic.llm.openai_compat:ollama_factory",
     "hf": "manimatic.llm.hf:hf_factory",
+    "gguf": "manimatic.llm.gguf:gguf_factory",
     "scripted": "manimatic.llm.scripted:scripted_factory",
 }
 
@@ -258,6 +259,7 @@ _SPEC_EXAMPLES = {
     "openai": "openai:gpt-4.1 (any OpenAI-compatible server with --base-url)",
     "ollama": "ollama:qwen2.5-coder:7b",
     "hf": "hf:/path/to/model[@/path/to/adapter]",
+    "gguf": "gguf:smollm2-135m or gguf:/path/to/model.gguf[@/path/to/adapter]",
     "scripted": "scripted:replies.jsonl",
 }
 

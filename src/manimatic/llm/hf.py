@@ -1,5 +1,8 @@
 """`hf:ID_OR_PATH[@ADAPTER_PATH]`: local generation with transformers, optionally with a LoRA.
 
+ID_OR_PATH may also be a GGUF file or a folder holding one: it is converted once into a normal
+folder under manimatic's data directory (`gguf_files.convert_to_hf`) and loaded from there.
+
 The model loads once per backend instance, on the GPU when there is one, else on the CPU. The
 conversation goes through the tokenizer's chat template (a plain fallback when it has none), and
 `GenerationOptions` map onto `generate`: temperature 0 is greedy, `seed` seeds torch, `stop`
@@ -186,8 +189,10 @@ class HFBackend(Backend):
             LLMError: Loading failed for another reason.
             ImportError: torch/transformers (or peft, for an adapter) are not installed.
         """
+        from manimatic.llm.gguf_files import hf_location
+
         self.spec = spec or f"hf:{model_name}" + (f"@{adapter}" if adapter else "")
-        self.model_name = resolve_model_location(model_name)
+        self.model_name = resolve_model_location(hf_location(model_name))
         self.adapter = (
             resolve_model_location(adapter, what="adapter", marker="adapter_config.json")
             if adapter

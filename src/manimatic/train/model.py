@@ -56,7 +56,10 @@ def resolve_base_model(config: Any) -> str:
     model while the others wait, so they all load the same files.
     """
     if config.model != TINY_MODEL:
-        return config.model
+        from manimatic.llm.gguf_files import hf_location
+
+        # A GGUF (a file, a folder with one, or gguf:NAME) trains from its converted folder.
+        return hf_location(config.model)
     adapter_base = _adapter_base(config.init_adapter)
     if adapter_base and Path(adapter_base).name == TINY_DIR and Path(adapter_base).is_dir():
         return adapter_base
