@@ -69,7 +69,7 @@ def test_json_shape_and_transcript(tmp_path: Path) -> None:
         PROMPT,
         "-m",
         f"scripted:{script}",
-        "-s",
+        "--strategy",
         "ritl",
         "-k",
         "2",
@@ -99,7 +99,7 @@ def test_json_shape_and_transcript(tmp_path: Path) -> None:
 
 def test_failure_names_what_failed_in_the_last_round(tmp_path: Path) -> None:
     script = write_script(tmp_path / "r.jsonl", [reply(BROKEN)])
-    args = [PROMPT, "-m", f"scripted:{script}", "-s", "vanilla", "-o", str(tmp_path / "o")]
+    args = [PROMPT, "-m", f"scripted:{script}", "--strategy", "vanilla", "-o", str(tmp_path / "o")]
     result = invoke(*args)
     assert result.exit_code == 1
     err = one_line(result.stderr)
@@ -115,8 +115,8 @@ def test_failure_names_what_failed_in_the_last_round(tmp_path: Path) -> None:
     [
         (["", "-m", "scripted:x.jsonl"], "empty prompt"),
         (["  ", "-m", "scripted:x.jsonl"], "empty prompt"),
-        (["x", "-m", "scripted:x.jsonl", "-s", "vanilla", "-k", "2"], "takes no rounds"),
-        (["x", "-m", "scripted:x.jsonl", "-s", "beam"], "unknown strategy"),
+        (["x", "-m", "scripted:x.jsonl", "--strategy", "vanilla", "-k", "2"], "takes no rounds"),
+        (["x", "-m", "scripted:x.jsonl", "--strategy", "beam"], "unknown strategy"),
         (["x", "-m", "scripted:x.jsonl", "--temperature", "5"], "temperature"),
         (["x", "-m", "scripted:x.jsonl", "-q", "z"], "--quality"),
     ],
@@ -135,7 +135,7 @@ def test_llm_error_exits_3_and_keeps_the_transcript(tmp_path: Path) -> None:
     script.write_text("".join(json.dumps(line) + "\n" for line in lines))
     transcript = tmp_path / "t.json"
     result = invoke(
-        PROMPT, "-m", f"scripted:{script}", "-s", "ritl", "--transcript", str(transcript)
+        PROMPT, "-m", f"scripted:{script}", "--strategy", "ritl", "--transcript", str(transcript)
     )
     assert result.exit_code == 3
     assert "the model call failed in round 2: server down" in one_line(result.stderr)
@@ -215,7 +215,7 @@ def test_openai_backend_end_to_end(tmp_path: Path, no_key_env) -> None:
             "openai:test-model",
             "--base-url",
             server.url,
-            "-s",
+            "--strategy",
             "vanilla",
             "-o",
             str(tmp_path / "out"),
@@ -252,3 +252,52 @@ def test_default_strategy_is_ritl_doc_with_its_doc_pass(tmp_path: Path) -> None:
     assert "round 1/4: generated 6 lines" in text and "checking the API usage" in text
     assert "round 1/4 doc pass: revised 6 lines" in text and "render ok" in text
     assert "done in 1 round(s)" in text
+
+
+def test_output_file_puts_the_code_beside_it_and_preview_says_no_display(
+    tmp_path: Path, monkeypatch
+) -> None:
+    """`generate -o out.gif`: the video is out.gif (not a folder), the code out.py."""
+    monkeypatch.delenv("DISPLAY", raising=False)
+    monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
+    script = write_script(tmp_path / "r.jsonl", [reply(GOOD)])
+    target = tmp_path / "clips" / "circle.gif"
+    result = invoke(
+        PROMPT, "-m", f"scripted:{script}", "--strategy", "vanilla", "-o", str(target), "-p"
+    )
+    assert result.exit_code == 0, result.stderr
+    assert target.is_file() and target.read_bytes()[:3] == b"GIF"
+    assert (tmp_path / "clips" / "circle.py").read_text() == GOOD
+    assert sorted(p.name for p in target.parent.iterdir()) == ["circle.gif", "circle.py"]
+    assert str(target.resolve()) in result.stdout
+    assert "no display" in result.stderr
+
+    script = write_script(tmp_path / "r2.jsonl", [reply(GOOD)])
+    data = json.loads(
+        invoke(
+            PROMPT,
+            "-m",
+            f"scripted:{script}",
+            "--strategy",
+            "vanilla",
+            "-s",
+            "-o",
+            str(tmp_path / "f"),
+            "--json",
+        ).stdout
+    )
+    assert data["ok"] and data["video"].endswith(".png")
+
+
+def test_generation_result_repr_is_short_and_html_inlines_the_video(tmp_path: Path) -> None:
+    from manimatic.agent import Vanilla, generate
+
+    script = write_script(tmp_path / "r.jsonl", [reply(GOOD)])
+    out = generate(PROMPT, f"scripted:{script}", Vanilla(), out_file=tmp_path / "c.mp4")
+    text = repr(out)
+    assert len(text) < 400 and "success=True" in text and "rounds=1" in text, text
+    assert "c.mp4" in text and "<6 lines>" in text
+    page = out._repr_html_()
+    assert "<video" in page and "data:video/mp4;base64," in page and "CliCircle" in page
+    page = out.result._repr_html_()
+    assert "<video" in page and "ok" in page

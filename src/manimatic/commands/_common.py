@@ -3,13 +3,49 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from typing import Any
 
-from rich.console import Console
+from rich.console import Console, ConsoleDimensions
 
-console = Console()
-console_err = Console(stderr=True)
+# Width of tables when the output is a pipe or a file: wide enough that no path or run id is
+# ever folded or cut with an ellipsis (a table is only as wide as its content needs).
+PIPE_WIDTH = 2000
+
+
+class PipeAwareConsole(Console):
+    """A rich console that never wraps or truncates when its stream is not a terminal.
+
+    On a terminal it behaves as rich does. Into a pipe or file (scripts, CI logs, `| grep`)
+    lines are written whole (soft wrap) and tables get `PIPE_WIDTH` columns unless `COLUMNS`
+    says otherwise, so paths and run ids can be copied and parsed.
+    """
+
+    def _piped(self) -> bool:
+        return not self.is_terminal and "COLUMNS" not in os.environ
+
+    @property
+    def size(self) -> ConsoleDimensions:
+        if self._width is None and self._piped():
+            return ConsoleDimensions(PIPE_WIDTH, 25)
+        return super().size
+
+    @size.setter
+    def size(self, new_size: tuple[int, int]) -> None:
+        self._width, self._height = new_size
+
+    @property
+    def soft_wrap(self) -> bool:
+        return self._soft_wrap or self._piped()
+
+    @soft_wrap.setter
+    def soft_wrap(self, value: bool) -> None:
+        self._soft_wrap = value
+
+
+console = PipeAwareConsole()
+console_err = PipeAwareConsole(stderr=True)
 
 
 class UserError(Exception):

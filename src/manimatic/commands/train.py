@@ -93,6 +93,7 @@ def _run(kind: str, ctx: typer.Context, config: Path | None, as_json: bool, dry_
             escape("\n".join(summary_lines(result))),
             title=f"manimatic train {kind}: done",
             border_style="green",
+            expand=False,
         )
     )
     console.print("Use the trained model:", style="bold")
