@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -16,6 +17,7 @@ from typer.testing import CliRunner
 
 from manimatic.agent import build_messages
 from manimatic.cli import app
+from manimatic.llm import GenerationOptions
 from manimatic.llm.scripted import write_script
 
 GOOD = (
@@ -154,7 +156,7 @@ def test_unknown_model_spec_exits_3() -> None:
 class ChatServer:
     """A local OpenAI-compatible server: answers queued (status, body) pairs, records requests."""
 
-    def __init__(self, *replies: tuple[int, dict]) -> None:
+    def __init__(self, *replies: tuple) -> None:
         self.replies = list(replies)
         self.requests: list[dict] = []
         outer = self
@@ -162,10 +164,14 @@ class ChatServer:
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:  # noqa: N802 - the stdlib's name
                 body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-                outer.requests.append({"path": self.path, "json": body})
-                status, payload = (
+                outer.requests.append(
+                    {"path": self.path, "json": body, "auth": self.headers.get("Authorization")}
+                )
+                status, payload, *delay = (
                     outer.replies.pop(0) if len(outer.replies) > 1 else outer.replies[0]
                 )
+                if delay:  # a server that accepts and does not answer (for a while)
+                    time.sleep(delay[0])
                 data = json.dumps(payload).encode()
                 self.send_response(status)
                 self.send_header("Content-Type", "application/json")
@@ -301,3 +307,42 @@ def test_generation_result_repr_is_short_and_html_inlines_the_video(tmp_path: Pa
     assert "<video" in page and "data:video/mp4;base64," in page and "CliCircle" in page
     page = out.result._repr_html_()
     assert "<video" in page and "ok" in page
+
+
+def test_llm_timeout_and_each_retry_is_announced(tmp_path: Path, no_key_env) -> None:
+    """A server that accepts and does not answer: --llm-timeout bounds the wait, retries say so."""
+    with ChatServer((200, completion("late"), 3.0), (200, completion(reply(GOOD)))) as server:
+        result = invoke(
+            PROMPT, "-m", "openai:m", "--base-url", server.url, "--strategy", "vanilla",
+            "--llm-timeout", "0.5", "--api-key", "sk-test", "-o", str(tmp_path / "o"),
+        )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "no answer in 0.5 s, retrying 2/5" in one_line(result.stderr)
+    assert server.requests[-1]["auth"] == "Bearer sk-test"  # --api-key is sent
+    bad = invoke(PROMPT, "-m", "openai:m", "--llm-timeout", "0")
+    assert bad.exit_code == 2 and "--llm-timeout" in bad.stderr
+
+
+def test_missing_key_and_base_url_sources_are_named(no_key_env, monkeypatch) -> None:
+    from manimatic.commands.generate import llm_settings
+    from manimatic.llm import LLMError, Message, get_backend
+
+    result = invoke(PROMPT, "-m", "openai:m")
+    assert result.exit_code == 3 and "--api-key" in result.stderr
+
+    def source_named(spec: str, **settings) -> str:
+        backend = get_backend(spec, max_retries=0, **settings)
+        with pytest.raises(LLMError) as info:
+            backend.complete([Message("user", "hi")], GenerationOptions())
+        return str(info.value)
+
+    # nothing listens on port 9: each error names where the URL came from
+    flags = llm_settings("http://127.0.0.1:9/v1", "k", None)
+    assert "base URL from --base-url" in source_named("openai:m", **flags)
+    monkeypatch.setenv("MANIMATIC_BASE_URL", "http://127.0.0.1:9/v1")
+    assert "base URL from MANIMATIC_BASE_URL" in source_named("openai:m", api_key="k")
+    monkeypatch.setenv("OLLAMA_HOST", "127.0.0.1:9")
+    assert "base URL from OLLAMA_HOST" in source_named("ollama:m")
+    monkeypatch.delenv("OLLAMA_HOST")
+    backend = get_backend("ollama:m")
+    assert "Ollama's default" in backend._base_url_source

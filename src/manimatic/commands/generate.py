@@ -80,6 +80,31 @@ class _Progress:
         self.out.print(f"{label}: {made} {timing} -> {outcome}", highlight=False, soft_wrap=True)
 
 
+def llm_settings(
+    base_url: str | None, api_key: str | None, llm_timeout: float | None
+) -> dict[str, Any]:
+    """`get_backend` keywords from the CLI's model flags; retries are announced on stderr.
+
+    Args:
+        base_url: `--base-url` (named as the source of the URL in errors).
+        api_key: `--api-key`.
+        llm_timeout: `--llm-timeout` seconds per request attempt (None: the backend's default).
+
+    Returns:
+        Keywords for `get_backend`.
+    """
+
+    def announce(line: str) -> None:
+        console_err.print(f"[yellow]model:[/] {_escape(line)}", highlight=False, soft_wrap=True)
+
+    settings: dict[str, Any] = {"base_url": base_url, "api_key": api_key, "on_retry": announce}
+    if base_url:
+        settings["base_url_source"] = "--base-url"
+    if llm_timeout is not None:
+        settings["timeout"] = llm_timeout
+    return settings
+
+
 def _escape(text: str) -> str:
     from rich.markup import escape
 
@@ -142,6 +167,17 @@ def generate_command(
     base_url: str | None = typer.Option(
         None, "--base-url", help="OpenAI-compatible server URL (vLLM, Ollama, llama.cpp...)."
     ),
+    api_key: str | None = typer.Option(
+        None,
+        "--api-key",
+        help="API key for openai:/ollama: servers (default: $MANIMATIC_API_KEY, then "
+        "$OPENAI_API_KEY for openai:).",
+    ),
+    llm_timeout: float = typer.Option(
+        120.0,
+        "--llm-timeout",
+        help="Seconds to wait for each model reply before retrying (up to 5 attempts).",
+    ),
     temperature: float | None = typer.Option(None, "--temperature", help="Default 0.7."),
     top_p: float | None = typer.Option(None, "--top-p", help="Default 0.95."),
     max_tokens: int | None = typer.Option(None, "--max-tokens", help="Default 2048."),
@@ -187,6 +223,13 @@ def generate_command(
         raise _fail(str(exc), EXIT_USAGE, as_json, payload) from None
     if not timeout > 0:
         raise _fail(f"--timeout must be positive (got {timeout})", EXIT_USAGE, as_json, payload)
+    if not llm_timeout > 0:
+        raise _fail(
+            f"--llm-timeout must be positive seconds (got {llm_timeout})",
+            EXIT_USAGE,
+            as_json,
+            payload,
+        )
     try:
         chosen = strategy_from_name(
             strategy, rounds=rounds, doc_pass=False if no_doc_pass else None
@@ -199,7 +242,7 @@ def generate_command(
     out_dir = target.folder if target.folder is not None else DEFAULT_OUT_ROOT / slugify(prompt)
     progress_out = console_err if as_json else console
     try:
-        backend = get_backend(model, base_url=base_url)
+        backend = get_backend(model, **llm_settings(base_url, api_key, llm_timeout))
     except LLMError as exc:
         raise _fail(f"model {model}: {exc}", EXIT_INFRA, as_json, payload) from None
     if transcript is not None:
