@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import sys
 from typing import Any
 
@@ -18,12 +17,12 @@ class PipeAwareConsole(Console):
     """A rich console that never wraps or truncates when its stream is not a terminal.
 
     On a terminal it behaves as rich does. Into a pipe or file (scripts, CI logs, `| grep`)
-    lines are written whole (soft wrap) and tables get `PIPE_WIDTH` columns unless `COLUMNS`
-    says otherwise, so paths and run ids can be copied and parsed.
+    lines are written whole (soft wrap) and tables get `PIPE_WIDTH` columns (even when
+    `COLUMNS` is exported), so paths and run ids can be copied and parsed.
     """
 
     def _piped(self) -> bool:
-        return not self.is_terminal and "COLUMNS" not in os.environ
+        return not self.is_terminal
 
     @property
     def size(self) -> ConsoleDimensions:
