@@ -11,7 +11,9 @@ import sys
 
 import typer
 
-from manimatic.commands._common import UserError, console_err
+from rich.markup import escape
+
+from manimatic.commands._common import UserError, console_err, known_error
 
 app = typer.Typer(
     name="manimatic",
@@ -64,6 +66,12 @@ def main() -> None:
     except UserError as exc:
         console_err.print(f"[bold red]error:[/] {exc}", highlight=False)
         sys.exit(exc.exit_code)
+    except (OSError, RuntimeError) as exc:
+        message = known_error(exc)
+        if message is None:
+            raise
+        console_err.print(f"[bold red]error:[/] {escape(message)}", highlight=False)
+        sys.exit(2)
     except KeyboardInterrupt:
         console_err.print("[yellow]interrupted[/]")
         sys.exit(130)

@@ -59,3 +59,17 @@ def print_json(data: Any) -> None:
     """One compact JSON document per line on stdout (machine-readable output)."""
     sys.stdout.write(json.dumps(data, ensure_ascii=False) + "\n")
     sys.stdout.flush()
+
+
+def known_error(exc: BaseException) -> str | None:
+    """The one-line message for an error the user can fix that reached the CLI's top, else None.
+
+    Covers manimatic's own directory (`HomeError`) and the benchmark database (`StoreError`:
+    read-only, full, under a regular file). Modules are looked up, not imported: an error type
+    that was never loaded cannot have been raised.
+    """
+    for module, name in (("manimatic.paths", "HomeError"), ("manimatic.bench.store", "StoreError")):
+        cls = getattr(sys.modules.get(module), name, None)
+        if cls is not None and isinstance(exc, cls):
+            return str(exc)
+    return None
