@@ -10,7 +10,6 @@ import importlib
 import sys
 
 import typer
-
 from rich.markup import escape
 
 from manimatic.commands._common import UserError, console_err, known_error

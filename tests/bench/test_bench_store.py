@@ -182,9 +182,8 @@ def test_read_only_database_is_one_clear_error(db_path: Path, monkeypatch) -> No
         return connect(f"file:{path}?mode=ro", *args, uri=True, **kwargs)
 
     monkeypatch.setattr(sqlite3, "connect", read_only)
-    with pytest.raises(StoreError) as info:
-        with Store(db_path) as store:
-            store.update_run(store.runs()[0].id, status="done")
+    with pytest.raises(StoreError) as info, Store(db_path) as store:
+        store.update_run(store.runs()[0].id, status="done")
     assert "is read-only" in str(info.value) and "--db" in str(info.value)
 
 
