@@ -7,6 +7,7 @@ errors become one clear message at this boundary (see `commands._common.UserErro
 from __future__ import annotations
 
 import importlib
+import os
 import sys
 
 import typer
@@ -71,8 +72,13 @@ def main() -> None:
             raise
         console_err.print(f"[bold red]error:[/] {escape(message)}", highlight=False)
         sys.exit(2)
-    except KeyboardInterrupt:
-        console_err.print("[yellow]interrupted[/]")
+    except KeyboardInterrupt as exc:
+        # A benchmark run says how much it stored and how to resume (`RunInterrupted`).
+        console_err.print(f"[yellow]{escape(str(exc) or 'interrupted')}[/]", highlight=False)
+        if getattr(exc, "hard", False):  # Ctrl-C twice: do not wait for threads still running
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os._exit(130)
         sys.exit(130)
 
 

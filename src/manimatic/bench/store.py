@@ -395,7 +395,7 @@ class Store:
 
     # ------------------------------------------------------------------ results
 
-    def add_result(self, row: dict[str, Any]) -> bool:
+    def add_result(self, row: dict[str, Any], *, replace: bool = False) -> bool:
         """Store one task's result in its own transaction.
 
         An existing row for the same (run, task) is kept, unless it records an infrastructure
@@ -403,6 +403,8 @@ class Store:
 
         Args:
             row: Column values (see `RESULT_COLUMNS`); dicts and lists are stored as JSON.
+            replace: Also replace a stored (failed) result, unless this row is itself an
+                infrastructure error (`--retry-failed`: a failure is redone, never lost).
 
         Returns:
             Whether the row was written.
@@ -420,11 +422,42 @@ class Store:
         sql = (
             f"INSERT INTO results ({names}) VALUES ({marks}) "
             f"ON CONFLICT (run_id, task_id) DO UPDATE SET {updates} "
-            "WHERE results.infra_error = 1 AND excluded.infra_error = 0"
+            "WHERE excluded.infra_error = 0 AND (results.infra_error = 1 OR ?)"
         )
         with self.transaction() as conn:
-            cursor = conn.execute(sql, tuple(values.values()))
+            cursor = conn.execute(sql, (*values.values(), int(replace)))
             return cursor.rowcount > 0
+
+    def failed_task_ids(self, run_id: str, categories: list[str] | None = None) -> set[str]:
+        """Tasks whose stored result failed (the answer or the reference render).
+
+        Args:
+            run_id: The run.
+            categories: Keep failures of these error categories (`timeout`, `name`...;
+                `reference` for a failed reference render); None keeps every failure.
+
+        Returns:
+            The task ids.
+        """
+        sql = (
+            "SELECT task_id, error_category, ref_ok, ref_render_result FROM results "
+            "WHERE run_id = ? AND infra_error = 0 AND (ok = 0 OR ref_ok = 0)"
+        )
+        with self._lock:
+            rows = self._conn.execute(sql, (run_id,)).fetchall()
+        wanted = {c.lower() for c in categories} if categories else None
+        out = set()
+        for task_id, category, ref_ok, ref_json in rows:
+            found = {str(category).lower()} if category else set()
+            if ref_ok == 0:
+                found.add("reference")
+                with contextlib.suppress(ValueError, TypeError, AttributeError):
+                    ref_error = (json.loads(ref_json or "{}") or {}).get("error") or {}
+                    if ref_error.get("category"):
+                        found.add(str(ref_error["category"]).lower())
+            if wanted is None or found & wanted:
+                out.add(task_id)
+        return out
 
     def done_task_ids(self, run_id: str, *, include_infra: bool = False) -> set[str]:
         """Tasks of the run with a stored result (infra errors left out unless asked)."""
