@@ -71,7 +71,7 @@ def test_cli_groups_cover_condition_fields() -> None:
 def test_cli_quality_error_is_one_line(command: str) -> None:
     args = ["bench", command, "-m", "a=reference", "-q", "z"]
     if command == "matrix":
-        args += ["-s", "vanilla"]
+        args += ["--strategy", "vanilla"]
     with pytest.raises(UserError, match="quality must be one of") as info:
         CliRunner().invoke(app, args, catch_exceptions=False)
     assert info.value.exit_code == 2

@@ -165,3 +165,34 @@ def test_verify_finds_inconsistent_records(db_path: Path) -> None:
     assert "vs = 1.5 outside [0, 1]" in text
     assert "code_hash does not match" in text
     assert "not the hash of its identity" in text
+
+
+def test_db_under_a_regular_file_is_one_clear_error(tmp_path: Path) -> None:
+    (tmp_path / "notes.txt").write_text("x")
+    with pytest.raises(StoreError, match=r"notes\.txt is a file, not a directory; pass --db"):
+        Store(tmp_path / "notes.txt" / "bench.sqlite")
+
+
+def test_read_only_database_is_one_clear_error(db_path: Path, monkeypatch) -> None:
+    with Store(db_path) as store:
+        make_run(store)
+    connect = sqlite3.connect
+
+    def read_only(path, *args, **kwargs):  # what a read-only file or mount gives SQLite
+        return connect(f"file:{path}?mode=ro", *args, uri=True, **kwargs)
+
+    monkeypatch.setattr(sqlite3, "connect", read_only)
+    with pytest.raises(StoreError) as info, Store(db_path) as store:
+        store.update_run(store.runs()[0].id, status="done")
+    assert "is read-only" in str(info.value) and "--db" in str(info.value)
+
+
+def test_full_disk_is_one_clear_error(db_path: Path) -> None:
+    with Store(db_path) as store:
+        record = make_run(store)
+        # a database that may not grow: SQLite's own "database or disk is full"
+        store._conn.execute("PRAGMA max_page_count = " + str(
+            store._conn.execute("PRAGMA page_count").fetchone()[0]
+        ))  # fmt: skip
+        with pytest.raises(StoreError, match="is full .*free some space"):
+            store.update_run(record.id, status="x" * 200_000)

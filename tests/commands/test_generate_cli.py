@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -16,6 +17,7 @@ from typer.testing import CliRunner
 
 from manimatic.agent import build_messages
 from manimatic.cli import app
+from manimatic.llm import GenerationOptions
 from manimatic.llm.scripted import write_script
 
 GOOD = (
@@ -69,7 +71,7 @@ def test_json_shape_and_transcript(tmp_path: Path) -> None:
         PROMPT,
         "-m",
         f"scripted:{script}",
-        "-s",
+        "--strategy",
         "ritl",
         "-k",
         "2",
@@ -99,7 +101,7 @@ def test_json_shape_and_transcript(tmp_path: Path) -> None:
 
 def test_failure_names_what_failed_in_the_last_round(tmp_path: Path) -> None:
     script = write_script(tmp_path / "r.jsonl", [reply(BROKEN)])
-    args = [PROMPT, "-m", f"scripted:{script}", "-s", "vanilla", "-o", str(tmp_path / "o")]
+    args = [PROMPT, "-m", f"scripted:{script}", "--strategy", "vanilla", "-o", str(tmp_path / "o")]
     result = invoke(*args)
     assert result.exit_code == 1
     err = one_line(result.stderr)
@@ -115,8 +117,8 @@ def test_failure_names_what_failed_in_the_last_round(tmp_path: Path) -> None:
     [
         (["", "-m", "scripted:x.jsonl"], "empty prompt"),
         (["  ", "-m", "scripted:x.jsonl"], "empty prompt"),
-        (["x", "-m", "scripted:x.jsonl", "-s", "vanilla", "-k", "2"], "takes no rounds"),
-        (["x", "-m", "scripted:x.jsonl", "-s", "beam"], "unknown strategy"),
+        (["x", "-m", "scripted:x.jsonl", "--strategy", "vanilla", "-k", "2"], "takes no rounds"),
+        (["x", "-m", "scripted:x.jsonl", "--strategy", "beam"], "unknown strategy"),
         (["x", "-m", "scripted:x.jsonl", "--temperature", "5"], "temperature"),
         (["x", "-m", "scripted:x.jsonl", "-q", "z"], "--quality"),
     ],
@@ -135,7 +137,7 @@ def test_llm_error_exits_3_and_keeps_the_transcript(tmp_path: Path) -> None:
     script.write_text("".join(json.dumps(line) + "\n" for line in lines))
     transcript = tmp_path / "t.json"
     result = invoke(
-        PROMPT, "-m", f"scripted:{script}", "-s", "ritl", "--transcript", str(transcript)
+        PROMPT, "-m", f"scripted:{script}", "--strategy", "ritl", "--transcript", str(transcript)
     )
     assert result.exit_code == 3
     assert "the model call failed in round 2: server down" in one_line(result.stderr)
@@ -154,7 +156,7 @@ def test_unknown_model_spec_exits_3() -> None:
 class ChatServer:
     """A local OpenAI-compatible server: answers queued (status, body) pairs, records requests."""
 
-    def __init__(self, *replies: tuple[int, dict]) -> None:
+    def __init__(self, *replies: tuple) -> None:
         self.replies = list(replies)
         self.requests: list[dict] = []
         outer = self
@@ -162,10 +164,14 @@ class ChatServer:
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:  # noqa: N802 - the stdlib's name
                 body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-                outer.requests.append({"path": self.path, "json": body})
-                status, payload = (
+                outer.requests.append(
+                    {"path": self.path, "json": body, "auth": self.headers.get("Authorization")}
+                )
+                status, payload, *delay = (
                     outer.replies.pop(0) if len(outer.replies) > 1 else outer.replies[0]
                 )
+                if delay:  # a server that accepts and does not answer (for a while)
+                    time.sleep(delay[0])
                 data = json.dumps(payload).encode()
                 self.send_response(status)
                 self.send_header("Content-Type", "application/json")
@@ -215,7 +221,7 @@ def test_openai_backend_end_to_end(tmp_path: Path, no_key_env) -> None:
             "openai:test-model",
             "--base-url",
             server.url,
-            "-s",
+            "--strategy",
             "vanilla",
             "-o",
             str(tmp_path / "out"),
@@ -252,3 +258,91 @@ def test_default_strategy_is_ritl_doc_with_its_doc_pass(tmp_path: Path) -> None:
     assert "round 1/4: generated 6 lines" in text and "checking the API usage" in text
     assert "round 1/4 doc pass: revised 6 lines" in text and "render ok" in text
     assert "done in 1 round(s)" in text
+
+
+def test_output_file_puts_the_code_beside_it_and_preview_says_no_display(
+    tmp_path: Path, monkeypatch
+) -> None:
+    """`generate -o out.gif`: the video is out.gif (not a folder), the code out.py."""
+    monkeypatch.delenv("DISPLAY", raising=False)
+    monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
+    script = write_script(tmp_path / "r.jsonl", [reply(GOOD)])
+    target = tmp_path / "clips" / "circle.gif"
+    result = invoke(
+        PROMPT, "-m", f"scripted:{script}", "--strategy", "vanilla", "-o", str(target), "-p"
+    )
+    assert result.exit_code == 0, result.stderr
+    assert target.is_file() and target.read_bytes()[:3] == b"GIF"
+    assert (tmp_path / "clips" / "circle.py").read_text() == GOOD
+    assert sorted(p.name for p in target.parent.iterdir()) == ["circle.gif", "circle.py"]
+    assert str(target.resolve()) in result.stdout
+    assert "no display" in result.stderr
+
+    script = write_script(tmp_path / "r2.jsonl", [reply(GOOD)])
+    data = json.loads(
+        invoke(
+            PROMPT,
+            "-m",
+            f"scripted:{script}",
+            "--strategy",
+            "vanilla",
+            "-s",
+            "-o",
+            str(tmp_path / "f"),
+            "--json",
+        ).stdout
+    )
+    assert data["ok"] and data["video"].endswith(".png")
+
+
+def test_generation_result_repr_is_short_and_html_inlines_the_video(tmp_path: Path) -> None:
+    from manimatic.agent import Vanilla, generate
+
+    script = write_script(tmp_path / "r.jsonl", [reply(GOOD)])
+    out = generate(PROMPT, f"scripted:{script}", Vanilla(), out_file=tmp_path / "c.mp4")
+    text = repr(out)
+    assert len(text) < 400 and "success=True" in text and "rounds=1" in text, text
+    assert "c.mp4" in text and "<6 lines>" in text
+    page = out._repr_html_()
+    assert "<video" in page and "data:video/mp4;base64," in page and "CliCircle" in page
+    page = out.result._repr_html_()
+    assert "<video" in page and "ok" in page
+
+
+def test_llm_timeout_and_each_retry_is_announced(tmp_path: Path, no_key_env) -> None:
+    """A server that accepts and does not answer: --llm-timeout bounds the wait, retries say so."""
+    with ChatServer((200, completion("late"), 3.0), (200, completion(reply(GOOD)))) as server:
+        result = invoke(
+            PROMPT, "-m", "openai:m", "--base-url", server.url, "--strategy", "vanilla",
+            "--llm-timeout", "0.5", "--api-key", "sk-test", "-o", str(tmp_path / "o"),
+        )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "no answer in 0.5 s, retrying 2/5" in one_line(result.stderr)
+    assert server.requests[-1]["auth"] == "Bearer sk-test"  # --api-key is sent
+    bad = invoke(PROMPT, "-m", "openai:m", "--llm-timeout", "0")
+    assert bad.exit_code == 2 and "--llm-timeout" in bad.stderr
+
+
+def test_missing_key_and_base_url_sources_are_named(no_key_env, monkeypatch) -> None:
+    from manimatic.commands.generate import llm_settings
+    from manimatic.llm import LLMError, Message, get_backend
+
+    result = invoke(PROMPT, "-m", "openai:m")
+    assert result.exit_code == 3 and "--api-key" in result.stderr
+
+    def source_named(spec: str, **settings) -> str:
+        backend = get_backend(spec, max_retries=0, **settings)
+        with pytest.raises(LLMError) as info:
+            backend.complete([Message("user", "hi")], GenerationOptions())
+        return str(info.value)
+
+    # nothing listens on port 9: each error names where the URL came from
+    flags = llm_settings("http://127.0.0.1:9/v1", "k", None)
+    assert "base URL from --base-url" in source_named("openai:m", **flags)
+    monkeypatch.setenv("MANIMATIC_BASE_URL", "http://127.0.0.1:9/v1")
+    assert "base URL from MANIMATIC_BASE_URL" in source_named("openai:m", api_key="k")
+    monkeypatch.setenv("OLLAMA_HOST", "127.0.0.1:9")
+    assert "base URL from OLLAMA_HOST" in source_named("ollama:m")
+    monkeypatch.delenv("OLLAMA_HOST")
+    backend = get_backend("ollama:m")
+    assert "Ollama's default" in backend._base_url_source

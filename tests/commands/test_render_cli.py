@@ -74,3 +74,67 @@ def test_bad_option_is_one_clear_error(tmp_path):
     proc = run_cli("render", "good.py", "--quality", "x", cwd=tmp_path)
     assert proc.returncode == 2 and "--quality" in proc.stderr
     assert "Traceback" not in proc.stderr
+
+
+TWO = (
+    "from manim import *\n\n"
+    "class Intro(Scene):\n    def construct(self):\n        self.play(Create(Circle()), run_time=0.2)\n\n"
+    "class Outro(Scene):\n    def construct(self):\n        self.add(Square())\n"
+)
+
+
+def test_manim_habits_scene_names_output_file_format_and_preview(tmp_path):
+    """`render FILE.py Scene -o name.gif -p` as manim users type it, on a machine with no display."""
+    (tmp_path / "two.py").write_text(TWO)
+    env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY")}
+    exe = Path(sys.executable).with_name("manimatic")
+    proc = subprocess.run(
+        [str(exe), "render", "two.py", "Intro", "-o", "clips/intro.gif", "-p", "--json"],
+        capture_output=True, text=True, cwd=tmp_path, env=env, timeout=300,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    result = json.loads(proc.stdout)
+    assert result["scenes"] == ["Intro"]
+    assert result["outputs"] == [str((tmp_path / "clips" / "intro.gif").resolve())]
+    assert (tmp_path / "clips" / "intro.gif").read_bytes()[:3] == b"GIF"
+    assert "no display" in proc.stderr
+
+    # -s: the last frame of each named scene, in the order given, into a folder
+    proc = run_cli(
+        "render", "two.py", "Outro", "Intro", "-s", "-o", "frames", "--json", cwd=tmp_path
+    )
+    assert proc.returncode == 0, proc.stderr
+    result = json.loads(proc.stdout)
+    assert result["scenes"] == ["Outro", "Intro"]
+    assert [Path(p).suffix for p in result["outputs"]] == [".png", ".png"]
+    assert all(Path(p).is_relative_to(tmp_path / "frames" / "two") for p in result["outputs"])
+
+    # --scene stays; a missing scene name is a failed render, not a missing file
+    proc = run_cli("render", "two.py", "--scene", "Nope", "--json", cwd=tmp_path)
+    assert proc.returncode == 1
+    assert json.loads(proc.stdout)["error"]["type"] == "SceneNotFound"
+
+
+def test_output_file_needs_one_scene_and_a_matching_format(tmp_path):
+    (tmp_path / "two.py").write_text(TWO)
+    proc = run_cli("render", "two.py", "-o", "x.mp4", cwd=tmp_path)
+    assert proc.returncode == 2 and "Intro, Outro" in proc.stderr and "Traceback" not in proc.stderr
+    proc = run_cli("render", "two.py", "Intro", "--format", "webm", "-o", "x.gif", cwd=tmp_path)
+    assert proc.returncode == 2 and "x.webm" in proc.stderr
+    proc = run_cli("render", "two.py", "-q", "z", cwd=tmp_path)
+    assert proc.returncode == 2
+    assert "l, m, h, p, k" in proc.stderr, proc.stderr
+
+
+def test_split_targets_reads_scene_names_after_their_file(tmp_path):
+    from manimatic.commands.render import split_targets
+
+    (tmp_path / "b").mkdir()
+    got = split_targets(["a.py", "Intro", "Outro", str(tmp_path / "b"), "c.py"], ["Extra"])
+    assert [(str(t.path), t.scenes) for t in got] == [
+        ("a.py", ["Intro", "Outro", "Extra"]),
+        (str(tmp_path / "b"), ["Extra"]),
+        ("c.py", ["Extra"]),
+    ]
+    # a first argument is always a file, even when it looks like a scene name
+    assert [str(t.path) for t in split_targets(["Intro"])] == ["Intro"]

@@ -272,7 +272,7 @@ def test_slow_server_times_out_after_retries(serve):
         backend.complete(MESSAGES, GenerationOptions())
     assert time.perf_counter() - start < 0.9
     assert "timed out after 0.2 s (2 attempts" in str(info.value)
-    assert "raise --timeout" in str(info.value)
+    assert "raise --llm-timeout" in str(info.value)  # the flag that exists for it
 
 
 @pytest.mark.parametrize(

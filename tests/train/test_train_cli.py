@@ -98,3 +98,56 @@ def test_help_fields_lists_ours_and_trls():
     assert res.exit_code == 0
     for flag in ("--reward-code-weight", "--render-timeout", "--num-generations", "--use-vllm"):
         assert flag in res.stdout
+
+
+@pytest.mark.parametrize("kind", ["sft", "grpo"])
+def test_dry_run_of_a_gpu_recipe_works_on_a_cpu_machine(kind):
+    """The study recipes ask for bf16; resolving them needs no GPU (nothing is trained)."""
+    from typer.testing import CliRunner
+
+    config = str(REPO / "configs" / f"{kind}_study.yaml")
+    res = CliRunner().invoke(app, ["train", kind, "--config", config, "--dry-run", "--json"])
+    assert res.exit_code == 0, res.output
+    values = json.loads(res.stdout.strip().splitlines()[-1])
+    assert values["bf16"] is True  # printed as the recipe asks, not as this machine could run
+
+
+def test_missing_config_is_said_before_torch_is_imported(tmp_path):
+    """`train sft --config typo.yaml` answers in about a second: no torch import first."""
+    code = (
+        "import sys; from manimatic.cli import main\n"
+        "sys.argv = ['manimatic', 'train', 'sft', '--config', 'typo.yaml']\n"
+        "try:\n    main()\nexcept SystemExit as e:\n"
+        "    print('torch' in sys.modules, e.code, file=sys.stderr)\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path, timeout=120
+    )
+    assert "typo.yaml does not exist" in proc.stderr
+    assert proc.stderr.strip().splitlines()[-1] == "False 2", proc.stderr
+    (tmp_path / "adir").mkdir()
+    res = run_cli("sft", "--config", "adir", cwd=tmp_path)
+    assert res.returncode == 2 and "is a directory" in res.stderr and "Traceback" not in res.stderr
+
+
+def test_abbreviated_flags_are_refused():
+    from typer.testing import CliRunner
+
+    from manimatic.commands._common import UserError
+
+    res = CliRunner().invoke(
+        app, ["train", "sft", "--model", "tiny", "--learning-rat", "1e-6", "--dry-run", *CPU]
+    )
+    assert isinstance(res.exception, UserError), res.output
+    assert "unknown option(s): --learning-rat" in str(res.exception)
+
+
+def test_model_not_set_says_which_flag_to_give():
+    from typer.testing import CliRunner
+
+    from manimatic.commands._common import UserError
+
+    res = CliRunner().invoke(app, ["train", "sft", "--model", "", "--dry-run", *CPU])
+    assert isinstance(res.exception, UserError), res.output
+    text = str(res.exception)
+    assert "model is not set: pass --model" in text and "(model:" not in text

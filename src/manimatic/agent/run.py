@@ -21,6 +21,7 @@ transcript path was given).
 
 from __future__ import annotations
 
+import shutil
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -38,7 +39,7 @@ from manimatic.agent.feedback import (
 from manimatic.agent.strategies import RITLDoc, Strategy
 from manimatic.agent.transcript import Round, Transcript, now_iso
 from manimatic.llm import Backend, GenerationOptions, Message, get_backend
-from manimatic.render import RenderPool, RenderResult, default_pool
+from manimatic.render import OUTPUT_FORMATS, RenderPool, RenderResult, default_pool
 from manimatic.render.quality import check_quality
 
 MAX_CODE_BYTES = 200_000  # a generated scene is a few KB; 200 KB is a runaway reply
@@ -71,6 +72,31 @@ class GenerationResult:
     transcript: Transcript
     code_path: str | None = None
 
+    def __repr__(self) -> str:
+        # Short on purpose: the transcript (every prompt and reply) is one attribute away.
+        lines = self.code.count("\n") + 1 if self.code else 0
+        tail = f"video={self.video!r}" if self.success else f"error={self.error!r}"
+        return (
+            f"GenerationResult(success={self.success}, rounds={self.rounds}, {tail}, "
+            f"code=<{lines} lines>, code_path={self.code_path!r})"
+        )
+
+    def _repr_html_(self) -> str:
+        """Notebook display: the outcome, the video inline, the code folded."""
+        import html
+
+        from manimatic.render.html import media_html, status_html
+
+        head = f"in {self.rounds} round(s)" + ("" if self.success else f": {self.error}")
+        parts = [status_html(self.success, head)]
+        if self.video:
+            parts.append(media_html(self.video))
+        if self.code:
+            parts.append(
+                f"<details><summary>code</summary><pre>{html.escape(self.code)}</pre></details>"
+            )
+        return "\n".join(parts)
+
     @property
     def error(self) -> str | None:
         """One line on what failed in the last attempt, or None on success."""
@@ -101,6 +127,8 @@ def generate(
     out_dir: str | Path | None = None,
     transcript_path: str | Path | None = None,
     on_round: RoundCallback | None = None,
+    out_file: str | Path | None = None,
+    format: str = "mp4",  # noqa: A002 - manim's name for it
 ) -> GenerationResult:
     """Generate a Manim scene for `description`, fixing render failures per the strategy.
 
@@ -116,6 +144,9 @@ def generate(
             in the render cache and writes no code file.
         transcript_path: Save the transcript here after every round (crash-safe record).
         on_round: Called with each `Round` when it is complete (progress display).
+        out_file: Write the final video to this file and the code beside it as NAME.py
+            (`out.mp4` -> `out.py`); takes the place of `out_dir`.
+        format: Output format: mp4, gif, webm, mov or png (the last frame only).
 
     Returns:
         The final code, its render result and video, the attempts made and the transcript.
@@ -131,6 +162,8 @@ def generate(
             'e.g. "A blue square rotates, then turns into a red circle".'
         )
     check_quality(quality)
+    if format not in OUTPUT_FORMATS:
+        raise ValueError(f"format must be one of {', '.join(OUTPUT_FORMATS)}; got {format!r}.")
     if not isinstance(timeout, (int, float)) or not timeout > 0:
         raise ValueError(f"timeout must be positive seconds; got {timeout!r}.")
     own_backend = isinstance(backend, str)
@@ -147,6 +180,8 @@ def generate(
             out_dir=Path(out_dir).expanduser() if out_dir is not None else None,
             transcript_path=Path(transcript_path).expanduser() if transcript_path else None,
             on_round=on_round,
+            out_file=Path(out_file).expanduser() if out_file is not None else None,
+            fmt=format,
         )
         return run.execute()
     finally:
@@ -170,8 +205,12 @@ class _Run:
         out_dir: Path | None,
         transcript_path: Path | None,
         on_round: RoundCallback | None,
+        out_file: Path | None = None,
+        fmt: str = "mp4",
     ) -> None:
         self.description = description
+        self.out_file = out_file
+        self.fmt = fmt
         self.backend = backend
         self.strategy = strategy
         self.pool = pool
@@ -301,7 +340,12 @@ class _Run:
             started = time.perf_counter()
             pool = self.pool or default_pool()
             result = pool.render(
-                code, quality=self.quality, timeout=self.timeout, out_dir=self.out_dir
+                code,
+                quality=self.quality,
+                timeout=self.timeout,
+                # with an output file, rounds stay in the cache; the final one is copied out
+                out_dir=None if self.out_file is not None else self.out_dir,
+                format=self.fmt,
             )
             rnd.render_s = time.perf_counter() - started
             rnd.rendered_code = code
@@ -332,12 +376,19 @@ class _Run:
 
     def _final(self, code: str, result: RenderResult, attempts: int) -> GenerationResult:
         code_path = None
-        if self.out_dir is not None and code:
-            self.out_dir.mkdir(parents=True, exist_ok=True)
-            path = self.out_dir / CODE_FILE_NAME
+        if self.out_file is not None:
+            path: Path | None = self.out_file.with_suffix(".py")
+        else:
+            path = self.out_dir / CODE_FILE_NAME if self.out_dir is not None else None
+        if path is not None and code:
+            path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text(code.rstrip("\n") + "\n", encoding="utf-8")
             code_path = str(path.resolve())
         video = _video(result) if result.ok else None
+        if video is not None and self.out_file is not None:
+            self.out_file.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(video, self.out_file)
+            video = str(self.out_file.resolve())
         transcript = self.transcript
         transcript.status = "success" if result.ok else "failed"
         transcript.error = None if result.ok else error_summary(result)

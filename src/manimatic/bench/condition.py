@@ -57,6 +57,12 @@ class Condition:
         score_cache: Reuse scores computed before for the same renders, code and metric code.
         max_consecutive_infra: Stop after this many infrastructure errors in a row.
         progress: Show a rich progress bar on stderr.
+        api_key: API key for `openai:` / `ollama:` servers (never stored with the run).
+        llm_timeout: Seconds to wait for each model reply before retrying (None: the
+            backend's default, 120 s).
+        retry_failed: Run stored failures again: None (no), [] (every failure) or error
+            categories (`timeout`, `name`...; `reference` for failed reference renders).
+            Not part of the identity: it resumes the same run.
     """
 
     dataset: Any = "manimbench"
@@ -81,6 +87,9 @@ class Condition:
     score_cache: bool = True
     max_consecutive_infra: int = MAX_CONSECUTIVE_INFRA
     progress: bool = False
+    api_key: str | None = None
+    llm_timeout: float | None = None
+    retry_failed: list[str] | None = None
 
     def __post_init__(self) -> None:
         """Normalise and check every setting; the one place bad settings are refused.
@@ -108,6 +117,20 @@ class Condition:
         if self.limit is not None and self.limit < 1:
             raise BenchError(f"limit must be a positive number of tasks; got {self.limit}.")
         self.max_consecutive_infra = max(1, int(self.max_consecutive_infra))
+        if self.llm_timeout is not None and not (
+            isinstance(self.llm_timeout, (int, float)) and self.llm_timeout > 0
+        ):
+            raise BenchError(f"llm timeout must be positive seconds; got {self.llm_timeout!r}.")
+        if self.retry_failed is not None:
+            cats = [p.strip().lower() for item in self.retry_failed for p in str(item).split(",")]
+            self.retry_failed = [] if "all" in cats else [c for c in cats if c]
+
+    def llm_settings(self) -> dict[str, Any]:
+        """Keywords for `get_backend` from the model-server settings."""
+        settings: dict[str, Any] = {"base_url": self.base_url, "api_key": self.api_key}
+        if self.llm_timeout is not None:
+            settings["timeout"] = float(self.llm_timeout)
+        return settings
 
     @property
     def is_generating(self) -> bool:

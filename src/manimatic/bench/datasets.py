@@ -13,6 +13,8 @@ Dataset specs:
   (`manim_sft_dataset_{test,train}_v2.parquet`, `manim_sft_dataset_v2.parquet`).
 * a `.jsonl` file of our format, one task per line:
   `{"id": "circle-1", "prompt": "...", "reference_code": "...", "tags": {"type": "Basic"}}`.
+  `tags` may also be a list of strings: `"key:value"` (or `key=value`) items become that tag,
+  plain ones go to `tags["labels"]` (`["type:Basic", "geometry"]`); `--type` matches labels too.
 
 Column mapping for ManimBench: prompt = `Reviewed Description`, reference = `Code`, tags
 `{"type": Type, "split": Split}`. Task ids are positional and stable: `manimbench-{split}-{i:03d}`
@@ -431,8 +433,14 @@ def _parse_jsonl_line(raw: bytes, source: str, lineno: int) -> Task | DatasetPro
     tags = obj.get("tags", {})
     if tags is None:
         tags = {}
+    if isinstance(tags, list):
+        tags = tags_from_list(tags)
+        if isinstance(tags, str):
+            return problem(tags)
     if not isinstance(tags, dict):
-        return problem(f"field 'tags' must be an object; got {type(tags).__name__}")
+        return problem(
+            f"field 'tags' must be an object or a list of strings; got {type(tags).__name__}"
+        )
     return Task(
         id=obj["id"].strip(),
         prompt=obj["prompt"].strip(),
@@ -444,16 +452,70 @@ def _parse_jsonl_line(raw: bytes, source: str, lineno: int) -> Task | DatasetPro
 # --- filters and helpers ------------------------------------------------------------------------
 
 
+def check_usable(taskset: TaskSet, shown: int = 3) -> TaskSet:
+    """Refuse a task set with no task, saying why: every row rejected (the first problems), or
+    nothing in the split or types asked for.
+
+    Raises:
+        DatasetError: No task to run.
+    """
+    if taskset.tasks:
+        return taskset
+    if taskset.problems:
+        first = "; ".join(str(p) for p in taskset.problems[:shown])
+        more = len(taskset.problems) - shown
+        raise DatasetError(
+            f"every row of {taskset.source} was rejected ({len(taskset.problems)} problem(s)); "
+            f"first: {first}{f' (+{more} more)' if more > 0 else ''}"
+        )
+    raise DatasetError(
+        f"no tasks in {taskset.source}: the file is empty, or no task is in this split or type"
+    )
+
+
+def tags_from_list(items: list[Any]) -> dict[str, Any] | str:
+    """Tags written as a list: `"key:value"` / `"key=value"` items set that key, the rest are
+    labels (`tags["labels"]`, in order).
+
+    Returns:
+        The tags, or a message saying what is wrong (an item that is not a string).
+    """
+    tags: dict[str, Any] = {}
+    labels: list[str] = []
+    for i, item in enumerate(items):
+        if not isinstance(item, str):
+            return f"field 'tags' as a list must hold strings; item {i} is {type(item).__name__}"
+        key, sep, value = item.replace("=", ":", 1).partition(":")
+        if sep and key.strip() and value.strip():
+            tags[key.strip()] = value.strip()
+        elif item.strip():
+            labels.append(item.strip())
+    if labels:
+        tags["labels"] = labels
+    return tags
+
+
+def _task_types(task: Task) -> set[str]:
+    """What `--type` matches: the `type` tag and any labels."""
+    found = {str(task.tags["type"])} if task.tags.get("type") else set()
+    labels = task.tags.get("labels")
+    if isinstance(labels, list):
+        found |= {str(label) for label in labels}
+    return found
+
+
 def _filter_types(taskset: TaskSet, types: list[str]) -> TaskSet:
     wanted = {t.strip().lower() for t in types if t and t.strip()}
-    available = sorted({str(t.tags["type"]) for t in taskset.tasks if t.tags.get("type")})
+    available = sorted({name for t in taskset.tasks for name in _task_types(t)})
     unknown = sorted(w for w in wanted if w not in {a.lower() for a in available})
     if unknown:
         choices = ", ".join(available) if available else "none: the tasks have no type tag"
         raise DatasetError(
             f"unknown task type(s) {', '.join(unknown)} in {taskset.source}; types: {choices}."
         )
-    taskset.tasks = [t for t in taskset.tasks if str(t.tags.get("type", "")).lower() in wanted]
+    taskset.tasks = [
+        t for t in taskset.tasks if {name.lower() for name in _task_types(t)} & wanted
+    ]
     return taskset
 
 

@@ -98,8 +98,22 @@ class ProgressBar:
             TimeRemainingColumn(),
             console=console_err,
         )
+        self._console = console_err
         self._progress.start()
         self._task = self._progress.add_task(f"run {run_id}", total=total, status="")
+
+    def phase(self, text: str) -> None:
+        """Show what the run is doing while no task has finished yet (instead of a bare 0/N)."""
+        self._progress.update(self._task, status=f"[cyan]{text}...[/]")
+
+    def start_tasks(self, todo: int, already: int) -> None:
+        """Tasks begin: `already` of the total are stored from before."""
+        self._progress.update(self._task, completed=already)
+        self.phase(f"{todo} task(s) to do: rendering references and answering")
+
+    def say(self, text: str) -> None:
+        """One line above the bar (it stays on screen)."""
+        self._console.print(f"[yellow]{text}[/]", highlight=False, soft_wrap=True)
 
     def advance(self, row: dict[str, Any]) -> None:
         self.ok += bool(row.get("ok"))

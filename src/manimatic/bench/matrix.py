@@ -41,17 +41,20 @@ class MatrixSummary:
         runs: One summary per condition that ran, in order (label-major).
         failed: Conditions that could not run or stopped: `{"label", "model", "strategy",
             "error"}`.
+        dataset_problems: Dataset rows that were skipped, with file and line (as `bench run`).
     """
 
     db: str
     runs: list[RunSummary] = field(default_factory=list)
     failed: list[dict[str, Any]] = field(default_factory=list)
+    dataset_problems: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "db": self.db,
             "runs": [r.to_dict() for r in self.runs],
             "failed": list(self.failed),
+            "dataset_problems": list(self.dataset_problems),
         }
 
 
@@ -125,8 +128,9 @@ def run_matrix(
     if not strategies:
         raise BenchError("no strategies: give --strategy vanilla|ritl|ritl-doc at least once.")
     strategies = list(dict.fromkeys(strategies))
+    problems = _dataset_problems(template)  # before any model or pool: a bad file stops here
     store = Store(db)
-    summary = MatrixSummary(db=str(store.path))
+    summary = MatrixSummary(db=str(store.path), dataset_problems=problems)
     # Embedders are loaded once for every condition.
     template = template.replace(
         image_embedder=resolve_embedder(template.image_embedder, "image"),
@@ -147,7 +151,7 @@ def run_matrix(
                 _one(summary, ref, db=store, pool=pool)
                 continue
             try:
-                backend = get_backend(spec, base_url=template.base_url)
+                backend = get_backend(spec, **template.llm_settings())
             except LLMError as exc:
                 for strategy in strategies:
                     summary.failed.append(_failure(label, spec, strategy, f"model {spec}: {exc}"))
@@ -166,6 +170,26 @@ def run_matrix(
             pool.close()
         store.close()
     return summary
+
+
+def _dataset_problems(template: Condition) -> list[str]:
+    """The dataset's rejected rows, as `bench run` reports them; no task at all is an error.
+
+    Raises:
+        BenchError: The dataset cannot be loaded, or every row was rejected.
+    """
+    from manimatic.bench.datasets import DatasetError, TaskSet, check_usable, load_dataset
+
+    try:
+        taskset = (
+            template.dataset
+            if isinstance(template.dataset, TaskSet)
+            else load_dataset(template.dataset, split=template.split, types=template.types)
+        )
+        check_usable(taskset)
+    except DatasetError as exc:
+        raise BenchError(str(exc)) from None
+    return [str(p) for p in taskset.problems]
 
 
 def _one(summary: MatrixSummary, condition: Condition, **resources: Any) -> None:

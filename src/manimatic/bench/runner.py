@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import os
 import socket
 import threading
@@ -54,7 +55,14 @@ from manimatic.bench.answers import (
     load_generations,
 )
 from manimatic.bench.condition import Condition, make_condition
-from manimatic.bench.datasets import DatasetError, Task, TaskSet, load_dataset, resolve_spec
+from manimatic.bench.datasets import (
+    DatasetError,
+    Task,
+    TaskSet,
+    check_usable,
+    load_dataset,
+    resolve_spec,
+)
 from manimatic.bench.environment import (
     ProgressBar,
     embedder_name,
@@ -72,6 +80,7 @@ from manimatic.bench.store import (
     now_iso,
     run_id_for,
 )
+from manimatic.llm.base import request_context
 from manimatic.render import RenderPoolError
 
 NO_STRATEGY = {"name": "none"}  # reference / generations: no generation loop
@@ -130,6 +139,18 @@ def run_bench(
         runner.close()
 
 
+class RunInterrupted(KeyboardInterrupt):
+    """Ctrl-C stopped a run; the message says how much is stored and how to resume.
+
+    Attributes:
+        hard: A second Ctrl-C: tasks in flight were abandoned, not finished.
+    """
+
+    def __init__(self, message: str, *, hard: bool = False) -> None:
+        super().__init__(message)
+        self.hard = hard
+
+
 # --- the run ------------------------------------------------------------------------------------
 
 
@@ -155,6 +176,9 @@ class _Runner:
         self.generations: dict[str, str] | None = None
         self.notes: list[str] = []
         self.scorer = Scorer()
+        self.display: ProgressBar | None = None
+        self._retry: set[str] = set()  # stored failures run again (`retry_failed`)
+        self._wanted: set[str] = set()
 
     def close(self) -> None:
         for close in reversed(self._closers):
@@ -185,9 +209,15 @@ class _Runner:
         existing = store.find_run(run_id_for(identity))
         if existing is not None:
             self._check_resume(existing, taskset)
-            if not {t.id for t in wanted} - store.done_task_ids(existing.id):
+            self._retry = self._retry_ids(store, existing.id, wanted)
+            if not ({t.id for t in wanted} - store.done_task_ids(existing.id)) | self._retry:
                 # Nothing left to do: no model, embedder or render pool is loaded.
                 return self._finish(store, existing, True, taskset, wanted, [], self.notes, started)
+        self._wanted = {t.id for t in wanted}
+        if self.progress:
+            self.display = ProgressBar(len(wanted), run_id_for(identity))
+            self._closers.append(self.display.close)
+        self._phase("loading the embedders")
         # Heavy setup (model, embedders, render pool) only when there is work.
         self.scorer = Scorer(
             image_embedder=resolve_embedder(c.image_embedder, "image"),
@@ -205,14 +235,22 @@ class _Runner:
             "image_embedder": embedder_name(self.scorer.image_embedder),
             "code_embedder": embedder_name(self.scorer.code_embedder),
         }
+        self._phase("loading the model" if strategy is not None else "preparing the answers")
         self._build_answerer(strategy, backend)  # before the record: a bad model makes none
+        self._phase("starting render workers")
         self._open_pool(pool, c.render_workers, c.executor)
         run, resumed = self._open_run(store, identity, taskset, dataset_spec, run_options)
         notes = self.notes + (self._resume_notes(run, run_options) if resumed else [])
-        todo = [t for t in wanted if t.id not in store.done_task_ids(run.id)]
+        if resumed and not self._retry:
+            self._retry = self._retry_ids(store, run.id, wanted)
+        if self._retry:
+            notes.append(f"retrying {len(self._retry)} stored failure(s)")
+        done = store.done_task_ids(run.id)
+        todo = [t for t in wanted if t.id not in done or t.id in self._retry]
+        self._phase("rendering references")
         for task in todo:  # references first: the pool renders them while answers are made
             self._reference(task)
-        aborted = self._loop(store, run, todo)
+        aborted = self._loop(store, run, todo, len(wanted))
         summary = self._finish(store, run, resumed, taskset, wanted, todo, notes, started)
         if aborted:
             summary.status = "aborted"
@@ -224,9 +262,13 @@ class _Runner:
         self, dataset: str | TaskSet, split: str, types: list[str] | None
     ) -> tuple[TaskSet, str]:
         if isinstance(dataset, TaskSet):
-            return dataset, dataset.source
+            try:
+                return check_usable(dataset), dataset.source
+            except DatasetError as exc:
+                raise BenchError(str(exc)) from None
         try:
-            return load_dataset(dataset, split=split, types=types), resolve_spec(dataset)
+            taskset = check_usable(load_dataset(dataset, split=split, types=types))
+            return taskset, resolve_spec(dataset)
         except DatasetError as exc:
             raise BenchError(str(exc)) from None
 
@@ -276,7 +318,7 @@ class _Runner:
 
         if backend is None:
             try:
-                backend = get_backend(c.model, base_url=c.base_url)
+                backend = get_backend(c.model, **c.llm_settings())
             except LLMError as exc:
                 raise BenchError(f"model {c.model}: {exc}") from None
             self._closers.append(backend.close)
@@ -434,24 +476,47 @@ class _Runner:
             stats=stats,
         )
 
-    def _loop(self, store: Store, run: RunRecord, todo: list[Task]) -> str | None:
-        """Answer and score the tasks; returns the last error when the run had to stop."""
-        display = ProgressBar(len(todo), run.id) if self.progress else None
+    def _loop(self, store: Store, run: RunRecord, todo: list[Task], total: int) -> str | None:
+        """Answer and score the tasks; returns the last error when the run had to stop.
+
+        Ctrl-C finishes (and stores) the tasks in flight; a second Ctrl-C stops at once. Either
+        way `RunInterrupted` says how much is stored and how to resume.
+        """
+        display = self.display
+        if display:
+            display.start_tasks(len(todo), total - len(todo))
         executor = ThreadPoolExecutor(self.workers, thread_name_prefix="bench-task")
         futures = [executor.submit(self._guarded_task, run.id, t) for t in todo]
         try:
             for future in as_completed(futures):
-                row = None if future.cancelled() else future.result()
-                if row is None:  # not started: the run is stopping
-                    continue
-                store.add_result(row)
-                if self.on_result is not None:
-                    self.on_result(row)
-                if display:
-                    display.advance(row)
+                self._store_row(store, future, display)
                 if self._stop.is_set():
                     for f in futures:
                         f.cancel()
+        except KeyboardInterrupt:
+            self._stop.set()
+            for f in futures:
+                f.cancel()
+            in_flight = [f for f in futures if not f.done()]
+            hard = False
+            if in_flight:
+                self._say(
+                    f"finishing {len(in_flight)} task(s) in flight (Ctrl-C again to stop now)"
+                )
+                try:
+                    for future in as_completed(in_flight):
+                        self._store_row(store, future, display)
+                except KeyboardInterrupt:
+                    hard = True
+            store.update_run(run.id, status="interrupted", pid=None)
+            executor.shutdown(wait=False, cancel_futures=True)
+            if display:
+                display.close()
+            stored = len(store.done_task_ids(run.id) & self._wanted)
+            raise RunInterrupted(
+                f"interrupted: {stored}/{total} stored; run the same command to resume",
+                hard=hard,
+            ) from None
         except BaseException:
             self._stop.set()
             for f in futures:
@@ -464,6 +529,35 @@ class _Runner:
                 display.close()
         executor.shutdown(wait=True)
         return self._abort_reason
+
+    def _store_row(self, store: Store, future: Future, display: Any) -> None:
+        row = None if future.cancelled() else future.result()
+        if row is None:  # not started: the run is stopping
+            return
+        store.add_result(row, replace=row["task_id"] in self._retry)
+        if self.on_result is not None:
+            self.on_result(row)
+        if display:
+            display.advance(row)
+
+    def _retry_ids(self, store: Store, run_id: str, wanted: list[Task]) -> set[str]:
+        """Stored failures to run again under `retry_failed` (empty when not asked)."""
+        cats = self.condition.retry_failed
+        if cats is None:
+            return set()
+        ids = {t.id for t in wanted}
+        return store.failed_task_ids(run_id, cats or None) & ids
+
+    def _phase(self, text: str) -> None:
+        """What the run is doing before the first task ends (shown instead of 0/N)."""
+        if self.display:
+            self.display.phase(text)
+
+    def _say(self, text: str) -> None:
+        if self.display:
+            self.display.say(text)
+        else:
+            logging.getLogger("manimatic.bench").warning("%s", text)
 
     def _guarded_task(self, run_id: str, task: Task) -> dict[str, Any] | None:
         """`_task`, skipped once the run is stopping; counts infrastructure errors in a row.
@@ -509,7 +603,8 @@ class _Runner:
         }
         try:
             ref_future = self._reference(task)
-            answer = self.answerer.answer(task, ref_future)
+            with request_context(task_id=task.id, run_id=run_id):  # scripted: replies by task
+                answer = self.answerer.answer(task, ref_future)
             try:
                 ref = ref_future.result()
             except Exception as exc:  # noqa: BLE001 - the pool broke, not the reference

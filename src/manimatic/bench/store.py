@@ -77,6 +77,24 @@ class StoreError(RuntimeError):
     """The database cannot be used (newer schema, unknown or ambiguous run id...)."""
 
 
+def explain_sqlite_error(path: Path, exc: sqlite3.Error) -> str:
+    """One line on why SQLite refused, with the fix (read-only, full disk, cannot open...)."""
+    text = str(exc).lower()
+    if "readonly" in text or "read-only" in text:
+        return (
+            f"the benchmark database {path} is read-only ({exc}): make it writable, or copy it "
+            "and pass --db COPY"
+        )
+    if "full" in text:
+        return f"the disk holding {path} is full ({exc}): free some space or pass --db elsewhere"
+    if "unable to open" in text:
+        blocker = paths.file_in_the_way(path.parent)
+        if blocker is not None:
+            return f"cannot open {path}: {blocker} is a file, not a directory; pass --db elsewhere"
+        return f"cannot open {path} ({exc}): is its directory writable? pass --db elsewhere"
+    return f"{path}: not a usable benchmark database ({exc})"
+
+
 def default_db_path() -> Path:
     """The default database: `bench.sqlite` in the user data directory."""
     return paths.data_dir() / DB_NAME
@@ -185,7 +203,19 @@ class Store:
 
     def __init__(self, path: str | Path | None = None) -> None:
         self.path = Path(path).expanduser() if path is not None else default_db_path()
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        blocker = paths.file_in_the_way(self.path.parent)
+        if blocker is not None:
+            raise StoreError(
+                f"cannot create the database {self.path}: {blocker} is a file, not a "
+                "directory; pass --db a path inside a directory"
+            )
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise StoreError(
+                f"cannot create the folder of {self.path} ({exc.strerror or exc}); "
+                "pass --db a path in a writable directory"
+            ) from exc
         # One connection shared by the runner's threads; `_lock` serialises its use.
         self._lock = threading.RLock()
         try:
@@ -198,7 +228,7 @@ class Store:
             self._conn.execute("PRAGMA foreign_keys=ON")
             self.migrate()
         except sqlite3.DatabaseError as exc:
-            raise StoreError(f"{self.path}: not a usable benchmark database ({exc})") from exc
+            raise StoreError(explain_sqlite_error(self.path, exc)) from exc
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -216,13 +246,32 @@ class Store:
     def transaction(self) -> Iterator[sqlite3.Connection]:
         """BEGIN IMMEDIATE ... COMMIT (ROLLBACK on error), holding the store's lock."""
         with self._lock:
-            self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                self._conn.execute("BEGIN IMMEDIATE")
+            except sqlite3.OperationalError as exc:
+                raise self._write_error(exc) from exc
             try:
                 yield self._conn
+            except sqlite3.OperationalError as exc:
+                with contextlib.suppress(sqlite3.Error):
+                    self._conn.execute("ROLLBACK")
+                raise self._write_error(exc) from exc
             except BaseException:
                 self._conn.execute("ROLLBACK")
                 raise
-            self._conn.execute("COMMIT")
+            try:
+                self._conn.execute("COMMIT")
+            except sqlite3.OperationalError as exc:
+                with contextlib.suppress(sqlite3.Error):
+                    self._conn.execute("ROLLBACK")
+                raise self._write_error(exc) from exc
+
+    def _write_error(self, exc: sqlite3.OperationalError) -> Exception:
+        """A read-only or full database as one clear StoreError; other errors unchanged."""
+        text = str(exc).lower()
+        if "readonly" in text or "read-only" in text or "full" in text:
+            return StoreError(explain_sqlite_error(self.path, exc))
+        return exc
 
     # ------------------------------------------------------------------ migrations
 
@@ -346,7 +395,7 @@ class Store:
 
     # ------------------------------------------------------------------ results
 
-    def add_result(self, row: dict[str, Any]) -> bool:
+    def add_result(self, row: dict[str, Any], *, replace: bool = False) -> bool:
         """Store one task's result in its own transaction.
 
         An existing row for the same (run, task) is kept, unless it records an infrastructure
@@ -354,6 +403,8 @@ class Store:
 
         Args:
             row: Column values (see `RESULT_COLUMNS`); dicts and lists are stored as JSON.
+            replace: Also replace a stored (failed) result, unless this row is itself an
+                infrastructure error (`--retry-failed`: a failure is redone, never lost).
 
         Returns:
             Whether the row was written.
@@ -371,11 +422,42 @@ class Store:
         sql = (
             f"INSERT INTO results ({names}) VALUES ({marks}) "
             f"ON CONFLICT (run_id, task_id) DO UPDATE SET {updates} "
-            "WHERE results.infra_error = 1 AND excluded.infra_error = 0"
+            "WHERE excluded.infra_error = 0 AND (results.infra_error = 1 OR ?)"
         )
         with self.transaction() as conn:
-            cursor = conn.execute(sql, tuple(values.values()))
+            cursor = conn.execute(sql, (*values.values(), int(replace)))
             return cursor.rowcount > 0
+
+    def failed_task_ids(self, run_id: str, categories: list[str] | None = None) -> set[str]:
+        """Tasks whose stored result failed (the answer or the reference render).
+
+        Args:
+            run_id: The run.
+            categories: Keep failures of these error categories (`timeout`, `name`...;
+                `reference` for a failed reference render); None keeps every failure.
+
+        Returns:
+            The task ids.
+        """
+        sql = (
+            "SELECT task_id, error_category, ref_ok, ref_render_result FROM results "
+            "WHERE run_id = ? AND infra_error = 0 AND (ok = 0 OR ref_ok = 0)"
+        )
+        with self._lock:
+            rows = self._conn.execute(sql, (run_id,)).fetchall()
+        wanted = {c.lower() for c in categories} if categories else None
+        out = set()
+        for task_id, category, ref_ok, ref_json in rows:
+            found = {str(category).lower()} if category else set()
+            if ref_ok == 0:
+                found.add("reference")
+                with contextlib.suppress(ValueError, TypeError, AttributeError):
+                    ref_error = (json.loads(ref_json or "{}") or {}).get("error") or {}
+                    if ref_error.get("category"):
+                        found.add(str(ref_error["category"]).lower())
+            if wanted is None or found & wanted:
+                out.add(task_id)
+        return out
 
     def done_task_ids(self, run_id: str, *, include_infra: bool = False) -> set[str]:
         """Tasks of the run with a stored result (infra errors left out unless asked)."""

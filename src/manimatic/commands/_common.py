@@ -6,10 +6,45 @@ import json
 import sys
 from typing import Any
 
-from rich.console import Console
+from rich.console import Console, ConsoleDimensions
 
-console = Console()
-console_err = Console(stderr=True)
+# Width of tables when the output is a pipe or a file: wide enough that no path or run id is
+# ever folded or cut with an ellipsis (a table is only as wide as its content needs).
+PIPE_WIDTH = 2000
+
+
+class PipeAwareConsole(Console):
+    """A rich console that never wraps or truncates when its stream is not a terminal.
+
+    On a terminal it behaves as rich does. Into a pipe or file (scripts, CI logs, `| grep`)
+    lines are written whole (soft wrap) and tables get `PIPE_WIDTH` columns (even when
+    `COLUMNS` is exported), so paths and run ids can be copied and parsed.
+    """
+
+    def _piped(self) -> bool:
+        return not self.is_terminal
+
+    @property
+    def size(self) -> ConsoleDimensions:
+        if self._width is None and self._piped():
+            return ConsoleDimensions(PIPE_WIDTH, 25)
+        return super().size
+
+    @size.setter
+    def size(self, new_size: tuple[int, int]) -> None:
+        self._width, self._height = new_size
+
+    @property
+    def soft_wrap(self) -> bool:
+        return self._soft_wrap or self._piped()
+
+    @soft_wrap.setter
+    def soft_wrap(self, value: bool) -> None:
+        self._soft_wrap = value
+
+
+console = PipeAwareConsole()
+console_err = PipeAwareConsole(stderr=True)
 
 
 class UserError(Exception):
@@ -24,3 +59,17 @@ def print_json(data: Any) -> None:
     """One compact JSON document per line on stdout (machine-readable output)."""
     sys.stdout.write(json.dumps(data, ensure_ascii=False) + "\n")
     sys.stdout.flush()
+
+
+def known_error(exc: BaseException) -> str | None:
+    """The one-line message for an error the user can fix that reached the CLI's top, else None.
+
+    Covers manimatic's own directory (`HomeError`) and the benchmark database (`StoreError`:
+    read-only, full, under a regular file). Modules are looked up, not imported: an error type
+    that was never loaded cannot have been raised.
+    """
+    for module, name in (("manimatic.paths", "HomeError"), ("manimatic.bench.store", "StoreError")):
+        cls = getattr(sys.modules.get(module), name, None)
+        if cls is not None and isinstance(exc, cls):
+            return str(exc)
+    return None

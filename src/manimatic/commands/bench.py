@@ -78,8 +78,7 @@ def _print_summary(summary: Any) -> None:
         console.print(
             "failures: " + ", ".join(f"{k} {v}" for k, v in errors.items()), highlight=False
         )
-    for problem in summary.dataset_problems:
-        console_err.print(f"[yellow]dataset:[/] {escape(problem)}", highlight=False)
+    _print_dataset_problems(summary.dataset_problems)
     if summary.unknown_generation_ids:
         ids = ", ".join(summary.unknown_generation_ids[:10])
         more = len(summary.unknown_generation_ids) - 10
@@ -99,6 +98,11 @@ def _print_summary(summary: Any) -> None:
     console.print(f"[dim]database: {escape(summary.db)}[/]", highlight=False)
 
 
+def _print_dataset_problems(problems: list[str]) -> None:
+    for problem in problems:
+        console_err.print(f"[yellow]dataset:[/] {escape(problem)}", highlight=False)
+
+
 @bench_app.command("run")
 @with_options(DATASET, STRATEGY, SAMPLING, EXECUTION)
 def run_command(
@@ -109,10 +113,19 @@ def run_command(
         help="openai:MODEL, ollama:MODEL, hf:PATH or hf:PATH@ADAPTER, scripted:FILE.jsonl, "
         "or reference (answers with the reference code: calibrates the harness).",
     ),
-    strategy: str = typer.Option("vanilla", "--strategy", "-s", help="vanilla | ritl | ritl-doc."),
+    strategy: str = typer.Option("vanilla", "--strategy", help="vanilla | ritl | ritl-doc."),
     label: str | None = typer.Option(None, "--label", help="Condition label: base, sft, grpo..."),
     generations: Path | None = typer.Option(
         None, "--generations", help='Score code made elsewhere: JSONL of {"id", "code"}.'
+    ),
+    retry_failed: str | None = typer.Option(
+        None,
+        "--retry-failed",
+        metavar="[CATEGORIES]",
+        is_flag=False,
+        flag_value="all",
+        help="Run the stored failures of this run again: all, or only these error categories "
+        "(comma-separated: timeout, memory, name, reference (failed reference renders)...).",
     ),
     as_json: bool = typer.Option(False, "--json", help="Print the summary as one JSON object."),
     *,
@@ -129,6 +142,7 @@ def run_command(
         label=label,
         generations=generations,
         progress=not as_json,
+        retry_failed=retry_failed.split(",") if retry_failed is not None else None,
     )
     try:
         summary = run_bench(condition, db=settings["db"])
@@ -154,7 +168,7 @@ def matrix_command(
         ..., "--model", "-m", help="LABEL=SPEC (repeatable), e.g. base=hf:Qwen/...@adapters/sft."
     ),
     strategies: list[str] = typer.Option(
-        ..., "--strategy", "-s", help="vanilla | ritl | ritl-doc (repeatable)."
+        ..., "--strategy", help="vanilla | ritl | ritl-doc (repeatable)."
     ),
     as_json: bool = typer.Option(False, "--json"),
     *,
@@ -184,6 +198,7 @@ def matrix_command(
                 _fmt(s.mean_vs),
             )
         console.print(table)
+        _print_dataset_problems(result.dataset_problems)
         for f in result.failed:
             console_err.print(
                 f"[red]failed:[/] {escape(str(f['label']))} {escape(f['model'])} "

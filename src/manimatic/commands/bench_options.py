@@ -102,6 +102,23 @@ STRATEGY = [
         field=None,
     ),
     _opt("base_url", str | None, None, "--base-url", panel=_LOOP, help="OpenAI-compatible server."),
+    _opt(
+        "api_key",
+        str | None,
+        None,
+        "--api-key",
+        panel=_LOOP,
+        help="API key for openai:/ollama: servers (default: $MANIMATIC_API_KEY, then "
+        "$OPENAI_API_KEY for openai:); never stored with the run.",
+    ),
+    _opt(
+        "llm_timeout",
+        float | None,
+        None,
+        "--llm-timeout",
+        panel=_LOOP,
+        help="Seconds to wait for each model reply before retrying (default 120; 5 attempts).",
+    ),
 ]
 SAMPLING = [
     _opt(name, kind | None, None, flag, panel=_LOOP, help=text, field=None)

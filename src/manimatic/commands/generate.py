@@ -16,6 +16,7 @@ import typer
 from rich.console import Console
 
 from manimatic.commands._common import console, console_err, print_json
+from manimatic.render.output import OutputError, output_target
 from manimatic.render.quality import QUALITY_HELP, check_quality
 
 DEFAULT_OUT_ROOT = Path("manimatic_out")
@@ -79,6 +80,31 @@ class _Progress:
         self.out.print(f"{label}: {made} {timing} -> {outcome}", highlight=False, soft_wrap=True)
 
 
+def llm_settings(
+    base_url: str | None, api_key: str | None, llm_timeout: float | None
+) -> dict[str, Any]:
+    """`get_backend` keywords from the CLI's model flags; retries are announced on stderr.
+
+    Args:
+        base_url: `--base-url` (named as the source of the URL in errors).
+        api_key: `--api-key`.
+        llm_timeout: `--llm-timeout` seconds per request attempt (None: the backend's default).
+
+    Returns:
+        Keywords for `get_backend`.
+    """
+
+    def announce(line: str) -> None:
+        console_err.print(f"[yellow]model:[/] {_escape(line)}", highlight=False, soft_wrap=True)
+
+    settings: dict[str, Any] = {"base_url": base_url, "api_key": api_key, "on_retry": announce}
+    if base_url:
+        settings["base_url_source"] = "--base-url"
+    if llm_timeout is not None:
+        settings["timeout"] = llm_timeout
+    return settings
+
+
 def _escape(text: str) -> str:
     from rich.markup import escape
 
@@ -106,12 +132,33 @@ def generate_command(
         help="Model spec: openai:MODEL, ollama:MODEL, hf:PATH (or hf:PATH@ADAPTER), "
         "scripted:FILE.jsonl.",
     ),
-    strategy: str = typer.Option("ritl-doc", "--strategy", "-s", help="vanilla | ritl | ritl-doc."),
+    strategy: str = typer.Option("ritl-doc", "--strategy", help="vanilla | ritl | ritl-doc."),
     rounds: int | None = typer.Option(
         None, "--rounds", "-k", help="Feedback rounds after the first attempt (default 3)."
     ),
     out: Path | None = typer.Option(
-        None, "--out", "-o", help="Output directory (default ./manimatic_out/<prompt-slug>/)."
+        None,
+        "--output",
+        "--out",
+        "-o",
+        help="A file name ending in .mp4/.mov/.gif/.webm/.png is the video (the code goes "
+        "beside it as NAME.py); anything else a folder (default ./manimatic_out/<prompt-slug>/).",
+    ),
+    fmt: str | None = typer.Option(
+        None,
+        "--format",
+        help="mp4 | gif | webm | mov | png (png: the last frame). Default: from the -o file "
+        "name, else mp4.",
+    ),
+    last_frame: bool = typer.Option(
+        False,
+        "--save_last_frame",
+        "--save-last-frame",
+        "-s",
+        help="Save only the last frame (PNG).",
+    ),
+    show: bool = typer.Option(
+        False, "--preview", "-p", help="Open the video with the system viewer (needs a display)."
     ),
     transcript: Path | None = typer.Option(
         None, "--transcript", help="Write the full transcript (every round) as JSON here."
@@ -119,6 +166,17 @@ def generate_command(
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object on stdout."),
     base_url: str | None = typer.Option(
         None, "--base-url", help="OpenAI-compatible server URL (vLLM, Ollama, llama.cpp...)."
+    ),
+    api_key: str | None = typer.Option(
+        None,
+        "--api-key",
+        help="API key for openai:/ollama: servers (default: $MANIMATIC_API_KEY, then "
+        "$OPENAI_API_KEY for openai:).",
+    ),
+    llm_timeout: float = typer.Option(
+        120.0,
+        "--llm-timeout",
+        help="Seconds to wait for each model reply before retrying (up to 5 attempts).",
     ),
     temperature: float | None = typer.Option(None, "--temperature", help="Default 0.7."),
     top_p: float | None = typer.Option(None, "--top-p", help="Default 0.95."),
@@ -159,8 +217,19 @@ def generate_command(
         check_quality(quality)
     except ValueError as exc:
         raise _fail(f"--{exc}", EXIT_USAGE, as_json, payload) from None
+    try:
+        target = output_target(out, fmt, last_frame=last_frame)
+    except OutputError as exc:
+        raise _fail(str(exc), EXIT_USAGE, as_json, payload) from None
     if not timeout > 0:
         raise _fail(f"--timeout must be positive (got {timeout})", EXIT_USAGE, as_json, payload)
+    if not llm_timeout > 0:
+        raise _fail(
+            f"--llm-timeout must be positive seconds (got {llm_timeout})",
+            EXIT_USAGE,
+            as_json,
+            payload,
+        )
     try:
         chosen = strategy_from_name(
             strategy, rounds=rounds, doc_pass=False if no_doc_pass else None
@@ -170,10 +239,10 @@ def generate_command(
     except ValueError as exc:
         raise _fail(str(exc), EXIT_USAGE, as_json, payload) from None
     payload["strategy"] = chosen.name
-    out_dir = out if out is not None else DEFAULT_OUT_ROOT / slugify(prompt)
+    out_dir = target.folder if target.folder is not None else DEFAULT_OUT_ROOT / slugify(prompt)
     progress_out = console_err if as_json else console
     try:
-        backend = get_backend(model, base_url=base_url)
+        backend = get_backend(model, **llm_settings(base_url, api_key, llm_timeout))
     except LLMError as exc:
         raise _fail(f"model {model}: {exc}", EXIT_INFRA, as_json, payload) from None
     if transcript is not None:
@@ -193,6 +262,8 @@ def generate_command(
                 quality=quality,
                 timeout=timeout,
                 out_dir=out_dir,
+                out_file=target.file,
+                format=target.format,
                 transcript_path=transcript,
                 on_round=_Progress(progress_out, chosen.max_attempts),
             )
@@ -228,6 +299,13 @@ def generate_command(
             f"failed with {_escape(result.error or 'an unknown error')}{_escape(where)}",
             highlight=False,
             soft_wrap=True,
+        )
+    if show and result.success and result.video:
+        from manimatic.render.preview import preview
+
+        done = preview(result.video)
+        (console if done.opened and not as_json else console_err).print(
+            f"[dim]{_escape(done.message)}[/]", highlight=False, soft_wrap=True
         )
     if not result.success:
         raise typer.Exit(EXIT_FAILED)

@@ -43,7 +43,35 @@ def _quiet_libraries() -> None:
         pass
 
 
-def _parse(cls_name: str, config: Path | None, args: list[str]) -> tuple[Any, dict[str, Any]]:
+def check_config_path(config: Path | None) -> None:
+    """Fail fast on a config path that cannot be read, before torch is imported (~20 s).
+
+    Raises:
+        UserError: The file is missing, a directory, or unreadable.
+    """
+    if config is None:
+        return
+    if not config.exists():
+        near = (
+            sorted(p.name for p in Path("configs").glob("*.yaml"))
+            if Path("configs").is_dir()
+            else []
+        )
+        hint = f" (configs/ has: {', '.join(near)})" if near else ""
+        raise UserError(f"config file {config} does not exist{hint}")
+    if config.is_dir():
+        raise UserError(f"config file {config} is a directory; pass a .yaml file inside it")
+    try:
+        with config.open("rb"):
+            pass
+    except OSError as exc:
+        raise UserError(f"cannot read config file {config}: {exc.strerror or exc}") from None
+
+
+def _parse(
+    cls_name: str, config: Path | None, args: list[str], dry_run: bool = False
+) -> tuple[Any, dict[str, Any]]:
+    check_config_path(config)
     try:
         from manimatic.train import config as train_config
     except ImportError as exc:
@@ -53,14 +81,14 @@ def _parse(cls_name: str, config: Path | None, args: list[str]) -> tuple[Any, di
         ) from exc
     cls = getattr(train_config, cls_name)
     try:
-        return train_config.parse_config(cls, config, args)
+        return train_config.parse_config(cls, config, args, dry_run=dry_run)
     except ValueError as exc:
         raise UserError(str(exc)) from exc
 
 
 def _run(kind: str, ctx: typer.Context, config: Path | None, as_json: bool, dry_run: bool) -> None:
     cls_name = "ManimSFTConfig" if kind == "sft" else "ManimGRPOConfig"
-    cfg, explicit = _parse(cls_name, config, list(ctx.args))
+    cfg, explicit = _parse(cls_name, config, list(ctx.args), dry_run)
     if dry_run:
         if as_json:
             print_json(explicit)
@@ -93,6 +121,7 @@ def _run(kind: str, ctx: typer.Context, config: Path | None, as_json: bool, dry_
             escape("\n".join(summary_lines(result))),
             title=f"manimatic train {kind}: done",
             border_style="green",
+            expand=False,
         )
     )
     console.print("Use the trained model:", style="bold")

@@ -23,8 +23,10 @@ from manimatic.llm.base import (
     ScriptExhaustedError,
     Usage,
     backend_prefixes,
+    current_request,
     get_backend,
     register_backend,
+    request_context,
 )
 
 __all__ = [
@@ -42,6 +44,8 @@ __all__ = [
     "ScriptExhaustedError",
     "Usage",
     "backend_prefixes",
+    "current_request",
     "get_backend",
     "register_backend",
+    "request_context",
 ]

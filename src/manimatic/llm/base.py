@@ -8,10 +8,12 @@ pulls in torch and transformers only for people who ask for it.
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import importlib
 import math
 from abc import ABC, abstractmethod
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -187,6 +189,28 @@ class Completion:
     latency_s: float
     model: str
     raw: dict | None = field(default=None, repr=False)
+
+
+# What a request is for (the benchmark task and run), for backends that answer per task: the
+# scripted backend replays the replies keyed by task id. Set by the caller's thread.
+_REQUEST: contextvars.ContextVar[dict[str, Any] | None] = contextvars.ContextVar(
+    "manimatic_llm_request", default=None
+)
+
+
+@contextlib.contextmanager
+def request_context(**values: Any) -> Iterator[None]:
+    """Label the model requests made inside the block (e.g. `task_id=..., run_id=...`)."""
+    token = _REQUEST.set({**(_REQUEST.get() or {}), **values})
+    try:
+        yield
+    finally:
+        _REQUEST.reset(token)
+
+
+def current_request() -> dict[str, Any]:
+    """The labels set by the innermost `request_context` (empty outside one)."""
+    return dict(_REQUEST.get() or {})
 
 
 class Backend(ABC):

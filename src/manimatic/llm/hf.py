@@ -397,6 +397,8 @@ def hf_factory(rest: str, *, spec: str, **kwargs: Any) -> HFBackend:
     kwargs.pop("base_url", None)
     kwargs.pop("api_key", None)
     kwargs.pop("timeout", None)
+    kwargs.pop("base_url_source", None)  # HTTP-only settings: a local model has no server
+    kwargs.pop("on_retry", None)
     if Path(rest).expanduser().exists():  # a directory whose own name contains '@'
         model, adapter = rest, None
     else:

@@ -8,6 +8,7 @@ honouring `Retry-After`; everything else becomes one `LLMError` that says what t
 from __future__ import annotations
 
 import email.utils
+import logging
 import os
 import random
 import threading
@@ -67,6 +68,8 @@ class OpenAIBackend(Backend):
         sleep: Callable[[float], None] = time.sleep,
         transport: httpx.BaseTransport | None = None,
         key_env_vars: tuple[str, ...] = API_KEY_ENV_VARS,
+        base_url_source: str | None = None,
+        on_retry: Callable[[str], None] | None = None,
     ) -> None:
         """Set up the client; nothing is sent until `complete`.
 
@@ -85,6 +88,10 @@ class OpenAIBackend(Backend):
             sleep: Called with each retry delay (tests pass a recorder).
             transport: httpx transport override (tests).
             key_env_vars: Env vars searched for the key, in order.
+            base_url_source: Where an explicit `base_url` came from, as the user knows it
+                (e.g. "--base-url"); it is named in connection errors.
+            on_retry: Called with one line before each retry ("no answer in 30 s, retrying
+                2/5"); default: a warning on the `manimatic.llm` logger.
 
         Raises:
             LLMAuthError: The OpenAI API is the target and no key was found.
@@ -93,7 +100,8 @@ class OpenAIBackend(Backend):
             raise LLMError(f"max_retries must be an int >= 0; got {max_retries!r}.")
         self.model = model
         self.spec = spec or f"openai:{model}"
-        self.base_url, self._base_url_source = _resolve_base_url(base_url)
+        self.base_url, self._base_url_source = _resolve_base_url(base_url, base_url_source)
+        self.on_retry = on_retry
         self._api_key, self._key_source = _resolve_api_key(api_key, key_env_vars)
         self._key_env_vars = key_env_vars
         self.timeout = timeout
@@ -168,9 +176,9 @@ class OpenAIBackend(Backend):
                         f"request to {self.url} timed out after {self.timeout:g} s "
                         f"({attempts} attempt{'s' if attempts > 1 else ''}; "
                         f"{type(exc).__name__}): the server is overloaded or the reply is long; "
-                        "raise --timeout, lower max_tokens, or check the server."
+                        "raise --llm-timeout, lower max_tokens, or check the server."
                     ) from exc
-                self._sleep(self._backoff(attempt, None))
+                self._retry(f"no answer in {self.timeout:g} s", attempt, attempts, None)
                 continue
             except httpx.TransportError as exc:
                 # Connection refused/reset, DNS failure, protocol errors: all worth a retry.
@@ -181,15 +189,30 @@ class OpenAIBackend(Backend):
                         f"{'s' if attempts > 1 else ''}; base URL from "
                         f"{self._base_url_source})"
                     ) from exc
-                self._sleep(self._backoff(attempt, None))
+                self._retry(f"could not connect to {self.base_url}", attempt, attempts, None)
                 continue
             if response.status_code in RETRY_STATUSES and not last:
-                self._sleep(self._backoff(attempt, response.headers.get("retry-after")))
+                self._retry(
+                    f"HTTP {response.status_code} from {self.base_url}",
+                    attempt,
+                    attempts,
+                    response.headers.get("retry-after"),
+                )
                 continue
             if response.status_code >= 400:
                 raise self._http_error(response, attempts=attempt + 1)
             return self._parse(response, start)
         raise AssertionError("unreachable: the last attempt returns or raises")
+
+    def _retry(self, what: str, attempt: int, attempts: int, retry_after: str | None) -> None:
+        """Say that attempt `attempt + 2` of `attempts` is coming, then wait the backoff."""
+        delay = self._backoff(attempt, retry_after)
+        line = f"{what}, retrying {attempt + 2}/{attempts} in {delay:.0f} s"
+        if self.on_retry is not None:
+            self.on_retry(line)
+        else:
+            logging.getLogger("manimatic.llm").warning("%s: %s", self.spec, line)
+        self._sleep(delay)
 
     def _backoff(self, attempt: int, retry_after: str | None) -> float:
         """Delay before retry `attempt + 1`: Retry-After if given, else 2^n backoff with jitter."""
@@ -300,6 +323,13 @@ def ollama_factory(
     else http://localhost:11434; `/v1` is appended when missing. Only `api_key` or
     `MANIMATIC_API_KEY` is sent: an OpenAI key has no business going to a local server.
     """
+    if base_url:
+        source = kwargs.pop("base_url_source", None) or "the base_url argument"
+    elif os.environ.get("OLLAMA_HOST"):
+        source = "OLLAMA_HOST"
+    else:
+        source = f"Ollama's default ({OLLAMA_DEFAULT_HOST}; no --base-url or OLLAMA_HOST given)"
+    kwargs.pop("base_url_source", None)
     return OpenAIBackend(
         rest,
         spec=spec,
@@ -307,6 +337,7 @@ def ollama_factory(
         api_key=api_key,
         timeout=timeout,
         key_env_vars=("MANIMATIC_API_KEY",),
+        base_url_source=source,
         **kwargs,
     )
 
@@ -329,17 +360,21 @@ def ollama_base_url(base_url: str | None = None) -> str:
     return f"{scheme}://{netloc}{path}"
 
 
-def _resolve_base_url(base_url: str | None) -> tuple[str, str]:
-    """(URL, where it came from); trailing slashes and a pasted `/chat/completions` removed."""
+def _resolve_base_url(base_url: str | None, source: str | None = None) -> tuple[str, str]:
+    """(URL, where it came from); trailing slashes and a pasted `/chat/completions` removed.
+
+    `source` names where an explicit `base_url` came from ("--base-url", "OLLAMA_HOST"...).
+    """
     if base_url:
-        value, source = base_url, "the base_url argument"
+        value, source = base_url, source or "the base_url argument"
     else:
         for var in BASE_URL_ENV_VARS:
             if os.environ.get(var):
                 value, source = os.environ[var], var
                 break
         else:
-            value, source = OPENAI_DEFAULT_BASE_URL, "the default"
+            value = OPENAI_DEFAULT_BASE_URL
+            source = f"the default (no --base-url, {' or '.join(BASE_URL_ENV_VARS)} given)"
     value = value.strip().rstrip("/")
     if value.endswith("/chat/completions"):
         value = value[: -len("/chat/completions")]

@@ -5,6 +5,12 @@ Each non-blank line of the file is one JSON object:
     {"content": "reply text"}
     {"content": "reply text", "usage": {"prompt_tokens": 10, "completion_tokens": 5}}
     {"error": "timeout", "message": "simulated"}   # raise an LLMError of that kind instead
+    {"id": "circle-1", "content": "reply text"}    # a reply for this benchmark task only
+
+Lines with an `"id"` are replies for that task, in order (round 1, round 2...), and each run
+(each benchmark condition) replays them from the start: the replay does not depend on which
+worker asks first or how many conditions share the script. Lines without an id form one shared
+queue, used in order by requests with no task (`generate`) or a task that has no keyed lines.
 
 The backend records every conversation it receives in `calls`, so a test can assert on the
 prompts an agent built (e.g. that round 2 carries the render error).
@@ -35,6 +41,7 @@ from manimatic.llm.base import (
     ScriptExhaustedError,
     Usage,
     check_messages,
+    current_request,
 )
 
 # `"error"` values a script line may use to make the backend fail like a real one would.
@@ -56,6 +63,7 @@ class ScriptedReply:
 
     line: int
     content: str | None = None
+    task_id: str | None = None
     usage: Usage | None = None
     error: str | None = None
     message: str | None = None
@@ -85,16 +93,49 @@ class ScriptedBackend(Backend):
         """
         self.path = Path(path).expanduser()
         self.spec = spec or f"scripted:{path}"
-        self.replies = _parse_script(self.path)
+        parsed = _parse_script(self.path)
+        self.replies = [r for r in parsed if r.task_id is None]
+        self.by_task: dict[str, list[ScriptedReply]] = {}
+        for r in parsed:
+            if r.task_id is not None:
+                self.by_task.setdefault(r.task_id, []).append(r)
         self.calls: list[list[Message]] = []
         self.options: list[GenerationOptions] = []
         self._next = 0
+        self._task_next: dict[tuple[Any, str], int] = {}  # (run, task) -> next keyed reply
         self._lock = threading.Lock()
 
     @property
     def remaining(self) -> int:
-        """How many replies are left."""
+        """How many replies of the shared queue are left."""
         return len(self.replies) - self._next
+
+    def _take(self) -> ScriptedReply:
+        """The next reply for the current request (call with the lock held)."""
+        request = current_request()
+        task_id = request.get("task_id")
+        keyed = self.by_task.get(task_id) if task_id is not None else None
+        if keyed:
+            key = (request.get("run_id"), task_id)
+            index = self._task_next.get(key, 0)
+            if index >= len(keyed):
+                raise ScriptExhaustedError(
+                    f"scripted backend {self.path} has {len(keyed)} repl"
+                    f"{'y' if len(keyed) == 1 else 'ies'} for task {task_id!r} and all were "
+                    f'used; add another {{"id": "{task_id}", "content": "..."}} line.'
+                )
+            self._task_next[key] = index + 1
+            return keyed[index]
+        if self._next >= len(self.replies):
+            n = len(self.replies)
+            raise ScriptExhaustedError(
+                f"scripted backend {self.path} has {n} repl{'y' if n == 1 else 'ies'} and "
+                f"all were used (call {len(self.calls)} asked for another); add more lines "
+                'to the file, one {"content": "..."} object per line.'
+            )
+        reply = self.replies[self._next]
+        self._next += 1
+        return reply
 
     def complete(self, messages: list[Message], options: GenerationOptions) -> Completion:
         """Return the next scripted reply (or raise its scripted error).
@@ -107,15 +148,7 @@ class ScriptedBackend(Backend):
         with self._lock:
             self.calls.append(copy.deepcopy(list(messages)))
             self.options.append(copy.deepcopy(options))
-            if self._next >= len(self.replies):
-                n = len(self.replies)
-                raise ScriptExhaustedError(
-                    f"scripted backend {self.path} has {n} repl{'y' if n == 1 else 'ies'} and "
-                    f"all were used (call {len(self.calls)} asked for another); add more lines "
-                    'to the file, one {"content": "..."} object per line.'
-                )
-            reply = self.replies[self._next]
-            self._next += 1
+            reply = self._take()
         if reply.error is not None:
             error_type = SCRIPT_ERRORS[reply.error]
             raise error_type(
@@ -180,6 +213,12 @@ def _parse_line(path: Path, lineno: int, line: str) -> ScriptedReply:
             f"malformed script {where}: expected a JSON object, got {type(obj).__name__}; "
             'write {"content": "reply text"}.'
         )
+    task_id = obj.get("id")
+    if task_id is not None and not isinstance(task_id, str):
+        raise LLMError(
+            f'malformed script {where}: "id" must be a task id string, got '
+            f"{type(task_id).__name__}."
+        )
     if "error" in obj:
         kind = obj["error"]
         if kind not in SCRIPT_ERRORS:
@@ -188,7 +227,9 @@ def _parse_line(path: Path, lineno: int, line: str) -> ScriptedReply:
                 f"use one of {', '.join(sorted(SCRIPT_ERRORS))}."
             )
         message = obj.get("message")
-        return ScriptedReply(line=lineno, error=kind, message=str(message) if message else None)
+        return ScriptedReply(
+            line=lineno, error=kind, message=str(message) if message else None, task_id=task_id
+        )
     content = obj.get("content")
     if not isinstance(content, str):
         raise LLMError(
@@ -196,7 +237,9 @@ def _parse_line(path: Path, lineno: int, line: str) -> ScriptedReply:
             f"{'nothing' if content is None else type(content).__name__}; "
             'write {"content": "reply text"}.'
         )
-    return ScriptedReply(line=lineno, content=content, usage=_parse_usage(where, obj.get("usage")))
+    return ScriptedReply(
+        line=lineno, content=content, usage=_parse_usage(where, obj.get("usage")), task_id=task_id
+    )
 
 
 def _parse_usage(where: str, usage: Any) -> Usage | None:

@@ -17,12 +17,13 @@ import threading
 from pathlib import Path
 
 from manimatic.render.cache import RenderCache, render_key
-from manimatic.render.pool import RenderPool, RenderRequest
+from manimatic.render.pool import OUTPUT_FORMATS, RenderPool, RenderRequest
 from manimatic.render.result import CATEGORIES, STAGES, RenderError, RenderPoolError, RenderResult
 from manimatic.render.sandbox import Limits
 
 __all__ = [
     "CATEGORIES",
+    "OUTPUT_FORMATS",
     "STAGES",
     "Limits",
     "RenderCache",

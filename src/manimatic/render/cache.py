@@ -42,6 +42,7 @@ def render_key(
     dry_run: bool = False,
     trace: bool = False,
     tex_template: str | None = None,
+    output_format: str = "mp4",
 ) -> str:
     """The content address of a render: everything that changes its result."""
     fields = {
@@ -54,6 +55,8 @@ def render_key(
         "manim": manim_version(),
         "tex_template": tex_template or "default",
     }
+    if output_format != "mp4":  # only then, so keys of mp4 renders made before stay valid
+        fields["output_format"] = output_format
     return hashlib.sha256(json.dumps(fields, sort_keys=True).encode()).hexdigest()
 
 

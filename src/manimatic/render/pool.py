@@ -27,7 +27,11 @@ from typing import Literal, Protocol
 from manimatic import paths
 from manimatic.render import sandbox as sbx
 from manimatic.render.cache import RenderCache, render_key
+from manimatic.render.quality import check_quality
 from manimatic.render.result import RenderPoolError, RenderResult
+
+# What `--format` may be (manim's names); png is the last frame only, as manim's -s.
+OUTPUT_FORMATS = ("mp4", "gif", "webm", "mov", "png")
 
 SandboxMode = Literal["auto", "bwrap", "none"]
 WORKER_START_TIMEOUT_S = 120.0
@@ -39,7 +43,7 @@ class RenderRequest:
     """One render job, as the caller asked for it."""
 
     code: str
-    scene: str | None = None
+    scene: str | list[str] | None = None  # one name, several (rendered in this order), or all
     quality: str = "l"
     timeout: float = 60.0
     dry_run: bool = False
@@ -49,10 +53,16 @@ class RenderRequest:
     tex_template: str | None = None
     file: str | None = None  # shown in results; the code is always passed as text
     out_dir: Path | None = None  # copy outputs here (they always live in the cache entry)
+    format: str = "mp4"  # mp4 | gif | webm | mov | png (png: the last frame only, manim's -s)
 
     def __post_init__(self) -> None:
-        if self.quality not in ("l", "m", "h", "p", "k"):
-            raise ValueError(f"quality must be one of l, m, h (got {self.quality!r})")
+        check_quality(self.quality)
+        if self.format not in OUTPUT_FORMATS:
+            raise ValueError(
+                f"format must be one of {', '.join(OUTPUT_FORMATS)} (got {self.format!r})"
+            )
+        if isinstance(self.scene, (list, tuple)):
+            self.scene = list(self.scene) if len(self.scene) > 1 else (self.scene or [None])[0]
         if not self.timeout > 0:
             raise ValueError(f"timeout must be positive seconds (got {self.timeout!r})")
 
@@ -64,6 +74,7 @@ class RenderRequest:
             dry_run=self.dry_run,
             trace=self.trace,
             tex_template=self.tex_template,
+            output_format=self.format,
         )
 
 
@@ -376,6 +387,7 @@ class RenderPool:
             "dry_run": request.dry_run,
             "trace": request.trace,
             "tex_template": request.tex_template,
+            "format": request.format,
             "limits": self.limits.to_dict(),
         }
 

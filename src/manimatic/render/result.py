@@ -103,6 +103,26 @@ class RenderResult:
             data.update(stdout=self.stdout, stderr=self.stderr, truncated=self.truncated)
         return data
 
+    def _repr_html_(self) -> str:
+        """Notebook display: the status, then each output inline (video or image)."""
+        import html
+
+        from manimatic.render.html import media_html, status_html
+
+        what = f"{self.file or '<code>'} ({', '.join(self.scenes) or 'no scene'})"
+        if self.ok:
+            parts = [status_html(True, f"{what} in {self.elapsed_s:.2f} s")]
+            parts += [media_html(p) for p in self.outputs]
+        else:
+            err = self.error
+            where = f" line {err.line}" if err and err.line else ""
+            parts = [status_html(False, f"{what}, stage {self.stage}{where}")]
+            if err is not None:
+                parts.append(f"<pre>{html.escape(f'{err.type}: {err.message}')}</pre>")
+                if err.hint:
+                    parts.append(f"<p>hint: {html.escape(err.hint)}</p>")
+        return "\n".join(parts)
+
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> RenderResult:
         error = data.get("error")

@@ -116,18 +116,22 @@ def _run_job(job: dict, job_dir: Path, recorder: Any) -> dict:
 
     classes = _scene_classes(module, module_name)
     all_names = [c.__name__ for c in classes]
-    if job.get("scene"):
-        classes = [c for c in classes if c.__name__ == job["scene"]]
-        if not classes:
+    wanted = job.get("scene")
+    if wanted:
+        names = [wanted] if isinstance(wanted, str) else list(wanted)
+        by_name = {c.__name__: c for c in classes}
+        missing = [n for n in names if n not in by_name]
+        if missing:
             available = ", ".join(all_names) or "none"
             return _failure(
                 "import",
                 "no_scene",
                 "SceneNotFound",
-                f"scene {job['scene']!r} is not defined in the module (scenes: {available})",
+                f"scene {missing[0]!r} is not defined in the module (scenes: {available})",
                 scenes=all_names,
                 hint="pass one of the defined scene names" if all_names else None,
             )
+        classes = [by_name[n] for n in dict.fromkeys(names)]  # the order asked for, once each
     if not classes:
         return _failure(
             "import",
@@ -149,6 +153,8 @@ def _run_job(job: dict, job_dir: Path, recorder: Any) -> dict:
         "dry_run": bool(job.get("dry_run")),
         "notify_outdated_version": False,
     }
+    if job.get("format") and job["format"] != "mp4":
+        options["format"] = job["format"]  # png: the last frame only, as manim's -s
     if job.get("tex_template"):
         from manim import TexTemplate
 

@@ -11,10 +11,12 @@ in `__post_init__`, with an error that names the rule, the value and the fix.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import importlib.util
 import os
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -128,8 +130,9 @@ class _ManimaticFields:
         """Shared rules; raises ValueError naming the rule, the value and the fix."""
         if not self.model:
             raise ValueError(
-                "model is not set: give a hub id or a local directory (model: "
-                f"{STUDY_MODEL}), or 'tiny' for the built-in CPU smoke model (--model tiny)."
+                "model is not set: pass --model (or `model:` in the config) a hub id such as "
+                f"the study's {STUDY_MODEL}, a local model directory, or tiny for the built-in "
+                "CPU smoke model."
             )
         if self.model.startswith("hf:"):
             self.model = self.model[3:]
@@ -447,7 +450,11 @@ PATH_FIELDS = ("dataset", "init_adapter")
 
 
 def parse_config(
-    cls: type, config_file: str | os.PathLike | None = None, args: list[str] | None = None
+    cls: type,
+    config_file: str | os.PathLike | None = None,
+    args: list[str] | None = None,
+    *,
+    dry_run: bool = False,
 ) -> tuple[Any, dict[str, Any]]:
     """Build a config from a YAML file plus `--field value` overrides (TRL's TrlParser rules).
 
@@ -461,6 +468,8 @@ def parse_config(
         cls: `ManimSFTConfig` or `ManimGRPOConfig`.
         config_file: The YAML file, or None.
         args: The flags.
+        dry_run: Resolve the config as the target machine would: a GPU recipe (bf16) is not
+            refused on a machine without a GPU, since nothing is trained.
 
     Returns:
         (config, explicit): the config, and the values set by the file or the flags (what the
@@ -496,6 +505,8 @@ def parse_config(
                     loaded[key] = str(beside.resolve())
         values = loaded
     parser = TrlParser([cls])
+    # `--learning-rat 1e-6` must not silently become --learning-rate: no prefixes.
+    parser.allow_abbrev = False
     unknown = parser.set_defaults_with_config(**values)
     if unknown:
         keys = sorted(k[2:] for k in unknown[::2])
@@ -508,7 +519,8 @@ def parse_config(
         raise ValueError(
             f"unknown option(s): {' '.join(rest)}; see `--help-fields` for every field."
         )
-    (config,) = parser.parse_args_into_dataclasses(args=args)
+    with _as_if_on_the_gpu(dry_run):
+        (config,) = parser.parse_args_into_dataclasses(args=args)
     names = {f.name for f in dataclasses.fields(cls) if f.init}
     given = set(values) | _flag_names(args, names, _aliases(cls))
     from manimatic.train.runlog import config_dict
@@ -520,6 +532,29 @@ def parse_config(
     if config.init_adapter:
         explicit["init_adapter"] = config.init_adapter
     return config, explicit
+
+
+@contextlib.contextmanager
+def _as_if_on_the_gpu(active: bool) -> Iterator[None]:
+    """While building a config for a dry run, answer "yes" to transformers' bf16 device check.
+
+    transformers refuses `bf16: true` in `TrainingArguments.__post_init__` on a machine with
+    no bf16 GPU; a dry run only resolves and prints the config, so it may be done anywhere.
+    """
+    if not active:
+        yield
+        return
+    import transformers.training_args as targs
+
+    saved = getattr(targs, "is_torch_bf16_gpu_available", None)
+    if saved is None:  # another transformers layout: nothing to relax
+        yield
+        return
+    targs.is_torch_bf16_gpu_available = lambda *a, **k: True
+    try:
+        yield
+    finally:
+        targs.is_torch_bf16_gpu_available = saved
 
 
 def _aliases(cls: type) -> dict[str, str]:
