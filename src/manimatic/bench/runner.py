@@ -43,7 +43,7 @@ from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from pathlib import Path
 from typing import Any
 
-from manimatic.bench.analysis import RunSummary, summarize
+from manimatic.bench.analysis import RunSummary, summarize, summary_intervals
 from manimatic.bench.answers import (
     AgentAnswerer,
     BenchError,
@@ -432,6 +432,7 @@ class _Runner:
             notes=notes + stats["notes"],
             elapsed_s=time.perf_counter() - started,
             stats=stats,
+            **summary_intervals(stats),
         )
 
     def _loop(self, store: Store, run: RunRecord, todo: list[Task]) -> str | None:
