@@ -60,6 +60,9 @@ def _print_status(status: Any) -> None:
         metrics = (s.result or {}).get("metrics") or {}
         if not note and metrics.get("steps") is not None:
             note = f"{metrics['steps']} steps"
+        progress = status.training_progress.get(name)
+        if not note and progress:
+            note = f"step {progress['step']}/{progress['max_steps'] or '?'}"
         table.add_row(name, s.status, f"{s.wall_s / 60:.1f} min", str(s.attempts), escape(note))
     console.print(table)
     if status.eval_progress:

@@ -125,7 +125,10 @@ def _stages_table(config: StudyConfig, status: Any) -> TableModel:
         title="Stages",
         columns=["stage", "status", "wall time", "attempts", "outcome"],
         rows=rows,
-        footnotes=["Wall time over every attempt (a resumed stage adds up its attempts)."],
+        footnotes=[
+            "Wall time over every attempt that ended (a resumed stage adds up its attempts; an "
+            "attempt killed with -9 cannot record its time)."
+        ],
     )
 
 

@@ -52,8 +52,8 @@ class StageState:
         status: pending, running (or interrupted, when its process is gone), done, failed.
         started: When it last started (UTC ISO 8601).
         finished: When it finished.
-        wall_s: Seconds of every attempt together (an interrupted attempt counts up to its
-            last checkpoint of state).
+        wall_s: Seconds of every attempt that ended (failed, interrupted by Ctrl-C, or done)
+            together; an attempt killed with -9 cannot record its time and is not counted.
         attempts: How many times it was started.
         result: What it produced (a TrainResult dict, the matrix's runs, the report's files).
         error: Why it failed.
@@ -80,6 +80,9 @@ class StudyStatus:
         stages: Stage name -> its state, in order.
         running_pid: The process running the study now, if any.
         eval_progress: Per matrix run, `{"label", "strategy", "run_id", "done", "total", "rsr"}`.
+        training_progress: Per training stage not done, `{"step", "max_steps"}` read from its
+            metrics.jsonl and study_stage.yaml (a stopped stage resumes from its last
+            checkpoint, which may be a few steps before `step`).
     """
 
     directory: str
@@ -89,6 +92,7 @@ class StudyStatus:
     stages: dict[str, StageState]
     running_pid: int | None = None
     eval_progress: list[dict[str, Any]] = field(default_factory=list)
+    training_progress: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     @property
     def done(self) -> bool:
@@ -479,6 +483,10 @@ def _status(root: Path, config: StudyConfig, state: _State) -> StudyStatus:
     for stage in stages.values():
         if stage.status == "running" and holder is None:
             stage.status = "interrupted"
+        elif stage.status == "running" and stage.started:
+            # Not yet added to wall_s (that happens when the attempt ends): show it so far.
+            began = time.mktime(time.strptime(stage.started, "%Y-%m-%dT%H:%M:%SZ"))
+            stage.wall_s += max(0.0, time.mktime(time.gmtime()) - began)
     return StudyStatus(
         directory=str(root),
         name=config.name,
@@ -487,7 +495,29 @@ def _status(root: Path, config: StudyConfig, state: _State) -> StudyStatus:
         stages=stages,
         running_pid=holder if holder and holder != os.getpid() else None,
         eval_progress=_eval_progress(root),
+        training_progress={
+            name: _training_progress(root / name)
+            for name, s in stages.items()
+            if name not in ("eval", "report") and s.status != "done" and (root / name).is_dir()
+        },
     )
+
+
+def _training_progress(stage_dir: Path) -> dict[str, Any]:
+    import yaml
+
+    step = 0
+    metrics = stage_dir / "metrics.jsonl"
+    if metrics.is_file():
+        for line in metrics.read_text().splitlines():
+            with contextlib.suppress(ValueError, AttributeError):
+                step = max(step, int(json.loads(line).get("step") or 0))
+    max_steps = None
+    with contextlib.suppress(OSError, yaml.YAMLError, AttributeError):
+        max_steps = (yaml.safe_load((stage_dir / "study_stage.yaml").read_text()) or {}).get(
+            "max_steps"
+        )
+    return {"step": step, "max_steps": max_steps}
 
 
 def _eval_progress(root: Path) -> list[dict[str, Any]]:
