@@ -50,6 +50,7 @@ def test_compare_pairs_common_tasks() -> None:
     assert diff.common == 3 and diff.only_a == ["only_a"] and diff.only_b == ["w"]
     assert diff.ok_to_fail == ["x"] and diff.fail_to_ok == ["y"]
     assert diff.metrics["rsr"] == {"a": pytest.approx(2 / 3), "b": pytest.approx(2 / 3),
-                                   "delta": pytest.approx(0.0), "n": 3}  # fmt: skip
+                                   "delta": pytest.approx(0.0), "n": 3,
+                                   "delta_pp": pytest.approx(0.0)}  # fmt: skip
     assert diff.metrics["vs"]["delta"] == pytest.approx((0.0 + 0.6 + 0.7 - 0.8 - 0.0 - 0.5) / 3)
     assert [c["id"] for c in diff.vs_changes] == ["x", "z", "y"]  # largest drop first

@@ -63,6 +63,10 @@ def test_runs_results_compare_verify_json(two_runs) -> None:
     assert runs[0]["label"] == "one" and runs[0]["strategy"] == "none"
     assert (runs[0]["done"], runs[0]["total"], runs[0]["status"]) == (3, 3, "done")
     assert runs[0]["rsr"] == pytest.approx(2 / 3)
+    low, high = runs[0]["rsr_ci"]  # 95% bootstrap interval of 3 tasks, 2 ok
+    assert 0.0 <= low <= 2 / 3 <= high <= 1.0
+    assert all(len(runs[0][k]) == 2 for k in ("mean_vs_ci", "mean_fidelity_ci", "mean_codebleu_ci"))
+    assert runs[0]["mean_cbb_ci"] is None and runs[0]["degenerate_vs"] == 0  # no CodeBERT
 
     results = json.loads(invoke("results", a[:5], "--db", str(db), "--json").stdout)
     assert [r["id"] for r in results] == ["a", "b", "c"]
@@ -79,12 +83,19 @@ def test_runs_results_compare_verify_json(two_runs) -> None:
     assert set(diff["metrics"]) >= {"rsr", "vs", "fidelity", "codebleu", "cbb", "rounds"}
     vs = diff["metrics"]["vs"]
     assert vs["delta"] == pytest.approx(vs["b"] - vs["a"]) and vs["n"] == 3
+    assert vs["delta_pp"] == pytest.approx(100 * vs["delta"])
+    mc = diff["tests"]["render"]  # one flip each way: exact McNemar, p = 1
+    assert (mc["only_a"], mc["only_b"], mc["method"], mc["p_value"]) == (1, 1, "exact", 1.0)
+    paired = diff["tests"]["metrics"]["vs"]
+    assert paired["delta_pp"] == pytest.approx(100 * vs["delta"]) and len(paired["ci_pp"]) == 2
+    assert all(r["degenerate_vs"] is False for r in results)
 
     report = json.loads(invoke("verify", "--db", str(db), "--json").stdout)
     assert report["ok"] and report["runs"] == 2 and report["results"] == 6
 
     human = invoke("compare", a, b, "--db", str(db))
     assert "ok -> fail (1): a" in human.stdout and "fail -> ok (1): c" in human.stdout
+    assert "McNemar (exact)" in human.stdout and " pp" in human.stdout
 
 
 def test_errors_are_one_clear_message(two_runs, tmp_path: Path) -> None:

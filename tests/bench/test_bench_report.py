@@ -156,6 +156,17 @@ def test_report_tables_frames_errors_and_correlation(runs, tmp_path: Path) -> No
     assert base_type[1:3] == ["1", "100.0%"] and base_type[5:7] == ["1", "0.0%"]
     assert stats["base"]["by_type"]["Intermediate"]["rsr"] == 0.0
     assert "VS is the SSIM term only in every run" in html and "CBB is null in every run" in html
+    # Intervals: each number with its 95% bootstrap interval; the --json summary has them too.
+    iv = {r[0]: r for r in t["Results with 95% bootstrap intervals"][1:]}
+    lo, hi = data["runs"][1]["rsr_ci"]
+    assert iv["base"][2] == f"66.7% [{100 * lo:.1f}, {100 * hi:.1f}]" and lo <= 2 / 3 <= hi
+    assert iv["base"][7] == "ssim"  # which VS terms
+    # Paired tests between conditions that differ in one of label / strategy.
+    paired = {r[0]: r for r in t["Paired comparisons (same tasks)"][1:]}
+    assert "reference -> base" in paired and paired["reference -> base"][3:5] == [
+        "1/0",
+        "1 (exact)",
+    ]
 
     # Correlation: the metrics module's numbers, with n, for every condition.
     corr = correlate([r["codebleu"] for r in base_rows], [r["vs"] for r in base_rows])

@@ -17,6 +17,8 @@ from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from manimatic.bench.stats import degenerate_note, paired_tests, run_intervals
+
 MEAN_METRICS = ("vs", "ssim_term", "semantic_term", "fidelity", "codebleu", "codebert", "cbb",
                 "ast_distance", "rounds")  # fmt: skip
 VISUAL_METRICS = ("vs", "ssim_term", "semantic_term", "fidelity")
@@ -77,7 +79,8 @@ def summarize(rows: Iterable[dict[str, Any]]) -> dict[str, Any]:
 
     Returns:
         `{"overall": GroupStats dict, "by_type": {type: GroupStats dict}, "errors": {category:
-        count}, "notes": [...]}`.
+        count}, "intervals": `stats.run_intervals` (95% bootstrap `*_ci` as [low, high],
+        degenerate-VS count), "notes": [...]}`.
     """
     rows = list(rows)
     by_type: dict[str, list[dict[str, Any]]] = {}
@@ -102,8 +105,13 @@ def summarize(rows: Iterable[dict[str, Any]]) -> dict[str, Any]:
         )
     if overall.counts.get("vs") and overall.counts.get("semantic_term", 0) == 0:
         notes.append("no image embedder: VS is the SSIM term only (semantic term null)")
+    intervals = run_intervals(rows)
+    degenerate = degenerate_note(intervals["degenerate_vs"], overall.counts.get("vs", 0))
+    if degenerate:
+        notes.append(degenerate)
     return {
         "overall": overall.to_dict(),
+        "intervals": intervals,
         "by_type": {k: group_stats(v).to_dict() for k, v in sorted(by_type.items())},
         "errors": dict(sorted(errors.items(), key=lambda kv: -kv[1])),
         "notes": notes,
@@ -125,6 +133,8 @@ class Comparison:
         fail_to_ok: Tasks that failed in A and render in B.
         vs_changes: Per common task with VS in both, `{"id", "a", "b", "delta"}`, largest drop
             first.
+        tests: `stats.paired_tests`: McNemar on render success (`render`) and a paired bootstrap
+            per metric with the delta and its 95% interval in percentage points (`metrics`).
     """
 
     a: str
@@ -136,6 +146,7 @@ class Comparison:
     ok_to_fail: list[str]
     fail_to_ok: list[str]
     vs_changes: list[dict[str, Any]]
+    tests: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -168,6 +179,9 @@ def compare(
             metrics[metric] = {"a": ma, "b": mb, "delta": mb - ma, "n": len(pairs)}
         else:
             metrics[metric] = {"a": None, "b": None, "delta": None, "n": 0}
+        if metric != "rounds":  # [0, 1] metrics: the delta in percentage points too
+            delta = metrics[metric]["delta"]
+            metrics[metric]["delta_pp"] = None if delta is None else 100.0 * delta
     vs_changes = [
         {"id": tid, "a": a[tid]["vs"], "b": b[tid]["vs"], "delta": b[tid]["vs"] - a[tid]["vs"]}
         for tid in common
@@ -184,6 +198,7 @@ def compare(
         ok_to_fail=[t for t in common if a[t].get("ok") and not b[t].get("ok")],
         fail_to_ok=[t for t in common if not a[t].get("ok") and b[t].get("ok")],
         vs_changes=vs_changes,
+        tests=paired_tests(rows_a, rows_b, ("vs", "fidelity", "codebleu", "cbb")).to_dict(),
     )
 
 
@@ -218,6 +233,9 @@ class RunSummary:
         notes: Anything else a reader should know (embedder missing, ...).
         elapsed_s: Wall time of this call.
         stats: `analysis.summarize` of the whole run (overall, per Type, error categories).
+        rsr_ci, mean_vs_ci, mean_fidelity_ci, mean_codebleu_ci, mean_cbb_ci: 95% bootstrap
+            intervals as [low, high] (`stats.run_intervals`; None where the mean is None).
+        degenerate_vs: Tasks whose VS >= 0.95 while fidelity < 0.2 (VS misleads there).
     """
 
     run_id: str
@@ -245,6 +263,23 @@ class RunSummary:
     notes: list[str] = field(default_factory=list)
     elapsed_s: float = 0.0
     stats: dict[str, Any] = field(default_factory=dict)
+    rsr_ci: list[float] | None = None
+    mean_vs_ci: list[float] | None = None
+    mean_fidelity_ci: list[float] | None = None
+    mean_codebleu_ci: list[float] | None = None
+    mean_cbb_ci: list[float] | None = None
+    degenerate_vs: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+
+SUMMARY_INTERVALS = ("rsr_ci", "mean_vs_ci", "mean_fidelity_ci", "mean_codebleu_ci", "mean_cbb_ci")
+
+
+def summary_intervals(stats: dict[str, Any]) -> dict[str, Any]:
+    """The `RunSummary` interval fields from a `summarize` result."""
+    intervals = stats.get("intervals") or {}
+    out: dict[str, Any] = {k: intervals.get(k) for k in SUMMARY_INTERVALS}
+    out["degenerate_vs"] = int(intervals.get("degenerate_vs") or 0)
+    return out

@@ -76,7 +76,8 @@ pre { background: #f6f8fa; border: 1px solid var(--line); border-radius: 4px; pa
       margin: 4px 0; }
 """
 
-SECTIONS = (("summary", "Results"), ("per-type", "Per Type"), ("plots", "Plots"),
+SECTIONS = (("summary", "Results"), ("intervals", "Intervals"), ("paired", "Paired tests"),
+            ("per-type", "Per Type"), ("plots", "Plots"),
             ("correlation", "Correlation"), ("failures", "Failures"), ("runs", "Runs"),
             ("tasks", "Tasks"))  # fmt: skip
 LOW_FIDELITY = 0.5  # flags a render that likely shows another scene (see bench/RESULTS.md)
@@ -110,7 +111,8 @@ def render_html(report: Report) -> str:
         parts.append('<section class="notes"><h2>Read the numbers with these notes</h2><ul>')
         parts += [f"<li>{e(n)}</li>" for n in report.notes]
         parts.append("</ul></section>")
-    for anchor, key in (("summary", "summary"), ("per-type", "per_type")):
+    for anchor, key in (("summary", "summary"), ("intervals", "intervals"),
+                        ("paired", "paired"), ("per-type", "per_type")):  # fmt: skip
         parts.append(_section(anchor, report.tables[key]))
     parts.append('<section id="plots"><h2>Plots</h2>')
     for key, png in report.plots.items():

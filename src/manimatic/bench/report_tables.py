@@ -11,6 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from manimatic.bench.analysis import SUMMARY_INTERVALS
+from manimatic.bench.stats import paired_tests
 from manimatic.bench.store import RunRecord
 from manimatic.metrics.correlation import Correlation
 
@@ -87,6 +89,8 @@ class Condition:
             "cbb_available": self.cbb_available,
             "code_metric": self.code_metric,
             "correlation": {k: v.to_dict() for k, v in self.correlations.items()},
+            **{k: (self.stats.get("intervals") or {}).get(k) for k in SUMMARY_INTERVALS},
+            "degenerate_vs": (self.stats.get("intervals") or {}).get("degenerate_vs", 0),
             "stats": self.stats,
         }
 
@@ -159,6 +163,10 @@ def _metric_cell(cond: Condition, group: dict[str, Any], key: str) -> Cell:
     value = group["rsr"] if key == "rsr" else group["means"].get(key)
     text = fmt_metric(value, key)
     title = None if value is None else f"{value:.6g} over {group['counts'].get(key, group['n'])}"
+    ci_key = dict(INTERVAL_KEYS).get(key)
+    ci = (cond.stats.get("intervals") or {}).get(ci_key) if group is cond.overall else None
+    if title and ci:
+        title += f"; 95% bootstrap interval [{ci[0]:.4g}, {ci[1]:.4g}]"
     if key == "vs" and value is not None and cond.vs_basis in ("ssim", "mixed"):
         text += VS_SSIM_MARK if cond.vs_basis == "ssim" else VS_MIXED_MARK
     if key == "cbb" and value is None and group["n"] and not cond.cbb_available:
@@ -248,7 +256,99 @@ def condition_tables(conditions: list[Condition], types: list[str]) -> dict[str,
         "failures": _failures_table(conditions),
         "correlation": _correlation_table(conditions),
         "runs": _runs_table(conditions),
+        "intervals": intervals_table(conditions),
+        "paired": paired_table(conditions),
     }
+
+
+INTERVAL_KEYS = (("rsr", "rsr_ci"), ("vs", "mean_vs_ci"), ("fidelity", "mean_fidelity_ci"),
+                 ("codebleu", "mean_codebleu_ci"), ("cbb", "mean_cbb_ci"))  # fmt: skip
+
+
+def _with_ci(value: float | None, ci: list[float] | None, key: str) -> str:
+    if value is None:
+        return "-"
+    text = fmt_metric(value, key)
+    if ci:
+        text += f" [{100 * ci[0]:.1f}, {100 * ci[1]:.1f}]"
+    return text
+
+
+def intervals_table(conditions: list[Condition]) -> TableModel:
+    """Per condition: each headline number with its 95% bootstrap interval, degenerate VS."""
+    rows = []
+    for c in conditions:
+        o, iv = c.overall, c.stats.get("intervals") or {}
+        cells = [Cell(c.name), Cell(str(o["n"]), numeric=True)]
+        for key, ci_key in INTERVAL_KEYS:
+            value = o["rsr"] if key == "rsr" else o["means"].get(key)
+            cells.append(Cell(_with_ci(value, iv.get(ci_key), key), numeric=True))
+        cells.append(Cell(c.vs_basis))
+        cells.append(Cell(str(iv.get("degenerate_vs", 0) or "-"), numeric=True))
+        rows.append(cells)
+    return TableModel(
+        title="Results with 95% bootstrap intervals",
+        columns=["Condition", "n", "RSR", "VS", "fidelity", "CodeBLEU", "CBB", "VS terms",
+                 "degenerate VS"],
+        rows=rows,
+        footnotes=[
+            "Percent, with the 2.5th-97.5th percentile of 2000 seeded bootstrap resamples of the "
+            "tasks in brackets; an interval of zero width means no variation was seen, not "
+            "certainty. VS terms: ssim+semantic (the study's), ssim (no image embedder: SSIM "
+            "term only), none (nothing rendered). Degenerate VS: tasks with VS >= 95% while "
+            "fidelity < 20%: the study's VS can be ~1 for unrelated videos.",
+        ],
+    )  # fmt: skip
+
+
+def comparison_pairs(conditions: list[Condition]) -> list[tuple[int, int]]:
+    """Pairs of conditions that differ in exactly one of model label and strategy, in order."""
+    pairs = []
+    for i, a in enumerate(conditions):
+        for j in range(i + 1, len(conditions)):
+            b = conditions[j]
+            same_label = a.run.label == b.run.label
+            same_strategy = a.run.strategy == b.run.strategy
+            if same_label != same_strategy:
+                pairs.append((i, j))
+    if not pairs and len(conditions) > 1:  # unrelated runs: each against the first
+        pairs = [(0, j) for j in range(1, len(conditions))]
+    return pairs
+
+
+def paired_table(conditions: list[Condition]) -> TableModel:
+    """Paired tests: McNemar on render success, paired bootstrap on VS, fidelity, CodeBLEU."""
+    rows = []
+    for i, j in comparison_pairs(conditions):
+        a, b = conditions[i], conditions[j]
+        t = paired_tests(a.rows, b.rows, ("vs", "fidelity", "codebleu"))
+        r = t.render
+        cells = [Cell(f"{a.name} -> {b.name}"), Cell(str(t.n), numeric=True),
+                 Cell(f"{100 * (r.only_b - r.only_a) / t.n:+.1f} pp" if t.n else "-",
+                      numeric=True),
+                 Cell(f"{r.only_a}/{r.only_b}", numeric=True),
+                 Cell(f"{r.p_value:.3g} ({r.method})", numeric=True)]  # fmt: skip
+        for metric in ("vs", "fidelity", "codebleu"):
+            m = t.metrics[metric]
+            if m["delta_pp"] is None:
+                cells += [Cell("-", numeric=True), Cell("-", numeric=True)]
+                continue
+            lo, hi = m["ci_pp"]
+            cells.append(Cell(f"{m['delta_pp']:+.1f} [{lo:+.1f}, {hi:+.1f}]", numeric=True))
+            cells.append(Cell(f"{m['p_value']:.3g}", numeric=True))
+        rows.append(cells)
+    return TableModel(
+        title="Paired comparisons (same tasks)",
+        columns=["A -> B", "n", "ΔRSR", "ok only A/B", "McNemar p", "ΔVS pp [95% CI]", "p",
+                 "Δfidelity pp [95% CI]", "p", "ΔCodeBLEU pp [95% CI]", "p"],
+        rows=rows,
+        footnotes=[
+            "Over tasks scored in both runs. Render success: McNemar's test (exact binomial when "
+            "25 or fewer tasks flip, else chi-square with continuity correction). VS, fidelity, "
+            "CodeBLEU: paired bootstrap of the difference of means (2000 seeded resamples of "
+            "tasks), two-sided p; deltas in percentage points (B - A).",
+        ],
+    )  # fmt: skip
 
 
 def _correlation_table(conditions: list[Condition]) -> TableModel:

@@ -44,7 +44,7 @@ from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from pathlib import Path
 from typing import Any
 
-from manimatic.bench.analysis import RunSummary, summarize
+from manimatic.bench.analysis import RunSummary, summarize, summary_intervals
 from manimatic.bench.answers import (
     AgentAnswerer,
     BenchError,
@@ -474,6 +474,7 @@ class _Runner:
             notes=notes + stats["notes"],
             elapsed_s=time.perf_counter() - started,
             stats=stats,
+            **summary_intervals(stats),
         )
 
     def _loop(self, store: Store, run: RunRecord, todo: list[Task], total: int) -> str | None:

@@ -230,11 +230,19 @@ def _get_run(store: Any, ref: str) -> Any:
 
 
 def run_rows(store: Any) -> list[dict[str, Any]]:
-    """One object per run: id, label, model, strategy, status, done/total, RSR, means."""
+    """One object per run: id, label, model, strategy, status, done/total, RSR, means.
+
+    Each mean comes with its 95% bootstrap interval (`rsr_ci`, `mean_vs_ci`, ... as [low,
+    high]; `bench.stats.run_intervals`) and the run's count of degenerate VS values.
+    """
+    from manimatic.bench.analysis import SUMMARY_INTERVALS
+    from manimatic.bench.stats import run_intervals
+
     counts = store.counts()
     rows = []
     for run in store.runs():
         c = counts.get(run.id, {})
+        intervals = run_intervals(store.results(run.id))
         rows.append(
             {
                 "id": run.id,
@@ -255,6 +263,8 @@ def run_rows(store: Any) -> list[dict[str, Any]]:
                 "mean_cbb": c.get("mean_cbb"),
                 "infra_errors": c.get("infra_errors") or 0,
                 "ref_failures": c.get("ref_failures") or 0,
+                **{k: intervals[k] for k in SUMMARY_INTERVALS},
+                "degenerate_vs": intervals["degenerate_vs"],
             }
         )
     return rows
@@ -292,7 +302,13 @@ def runs_command(
 
 
 def result_row(row: dict[str, Any]) -> dict[str, Any]:
-    """The public per-task object of `bench results`."""
+    """The public per-task object of `bench results`.
+
+    `degenerate_vs` is true where VS >= 0.95 while fidelity < 0.2 (`bench.stats`): the study's
+    VS calls the two videos alike when they are not.
+    """
+    from manimatic.bench.stats import is_degenerate_vs
+
     tags = row.get("tags") if isinstance(row.get("tags"), dict) else {}
     return {
         "id": row["task_id"],
@@ -314,6 +330,7 @@ def result_row(row: dict[str, Any]) -> dict[str, Any]:
         "error_category": row["error_category"],
         "error": row["error_message"],
         "total_tokens": row["total_tokens"],
+        "degenerate_vs": is_degenerate_vs(row),
         "notes": row.get("notes") or [],
     }
 
@@ -338,7 +355,7 @@ def results_command(
             r["id"],
             escape(str(r["type"] or "-")),
             _fmt(r["ok"]),
-            _fmt(r["vs"]),
+            _fmt(r["vs"]) + (" !" if r["degenerate_vs"] else ""),
             _fmt(r["fidelity"]),
             _fmt(r["cbb"]),
             _fmt(r["codebleu"]),
@@ -346,6 +363,12 @@ def results_command(
             escape(error),
         )
     console.print(table)
+    from manimatic.bench.stats import degenerate_note
+
+    flagged = [r["id"] for r in rows if r["degenerate_vs"]]
+    note = degenerate_note(len(flagged), sum(1 for r in rows if r["vs"] is not None))
+    if note:
+        console.print(f"[yellow]note:[/] {escape(note)}: {', '.join(flagged)}", highlight=False)
 
 
 @bench_app.command("compare")
@@ -366,13 +389,35 @@ def compare_command(
         print_json(data)
         return
     console.print(f"[bold]{a.id}[/] -> [bold]{b.id}[/] over {result.common} common task(s)")
-    table = Table("metric", "A", "B", "delta", "n")
+    tests = result.tests.get("metrics", {})
+    table = Table("metric", "A", "B", "delta", "95% CI of delta", "p", "n")
     for name, m in result.metrics.items():
         pct = name == "rsr"
         delta = m["delta"]
-        shown = "-" if delta is None else (f"{delta:+.1%}" if pct else f"{delta:+.3f}")
-        table.add_row(name, _fmt(m["a"], pct), _fmt(m["b"], pct), shown, str(m["n"]))
+        t = tests.get(name) or {}
+        if delta is None:
+            shown = "-"
+        elif m.get("delta_pp") is not None:
+            shown = f"{m['delta_pp']:+.1f} pp"
+        else:
+            shown = f"{delta:+.3f}"
+        ci = t.get("ci_pp")
+        ci_text = "-" if not ci else f"[{ci[0]:+.1f}, {ci[1]:+.1f}] pp"
+        p = t.get("p_value")
+        if name == "rsr":
+            p = result.tests["render"]["p_value"]
+        table.add_row(
+            name, _fmt(m["a"], pct), _fmt(m["b"], pct), shown, ci_text,
+            "-" if p is None else f"{p:.3g}", str(m["n"]),
+        )  # fmt: skip
     console.print(table)
+    render = result.tests["render"]
+    console.print(
+        f"McNemar ({render['method']}) on render success: {render['only_a']} ok only in A, "
+        f"{render['only_b']} ok only in B, p = {render['p_value']:.3g}; other p values: paired "
+        "bootstrap over tasks.",
+        highlight=False,
+    )
     console.print(f"ok -> fail ({len(result.ok_to_fail)}): {', '.join(result.ok_to_fail) or '-'}")
     console.print(f"fail -> ok ({len(result.fail_to_ok)}): {', '.join(result.fail_to_ok) or '-'}")
     if result.only_a or result.only_b:

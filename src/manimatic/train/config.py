@@ -304,6 +304,15 @@ class ManimGRPOConfig(GRPOConfig, _ManimaticFields):
             "sum w), so every weighted term must be good (a failed render gives R = 0)."
         },
     )
+    reward_shaping: Literal["study", "staged"] = field(
+        default="study",
+        metadata={
+            "help": "'study': R = the weighted terms above (the study's reward). 'staged': credit "
+            "for a closed code block, a parse, a passed preflight and a render, then 0.7 x the "
+            "study's 0.2 R_code + 0.8 R_visual on top (`train.reward_staged`; for models that "
+            "do not render yet, where the study's R_visual is 0 for every rollout)."
+        },
+    )
     visual_reward: Literal["vs", "fidelity"] = field(
         default="vs",
         metadata={
@@ -414,6 +423,11 @@ class ManimGRPOConfig(GRPOConfig, _ManimaticFields):
                 "reward_render_weight and reward_format_weight instead."
             )
         check_quality(self.render_quality)
+        if self.reward_shaping not in ("study", "staged"):
+            raise ValueError(
+                f"reward_shaping must be 'study' (the study's reward) or 'staged' (credit for a "
+                f"block, a parse, a preflight and a render first), got {self.reward_shaping!r}."
+            )
         if not self.render_timeout > 0:
             raise ValueError(f"render_timeout must be > 0 seconds, got {self.render_timeout}.")
         if self.render_executor != "local" and not self.render_executor.startswith("ray"):

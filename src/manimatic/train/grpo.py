@@ -93,8 +93,9 @@ def resolve_embedders(
 
 def build_reward(
     config: ManimGRPOConfig, pool: Any, *, code_embedder: Any = None, image_embedder: Any = None
-) -> UnifiedReward:
-    """The unified reward of a config, scoring through `pool`."""
+) -> Any:
+    """The reward of a config (`UnifiedReward`, or `StagedReward` when `reward_shaping` is
+    staged), scoring through `pool`."""
     scorer = RolloutScorer(
         pool,
         visual=config.visual_reward,
@@ -103,6 +104,10 @@ def build_reward(
         code_embedder=code_embedder,
         image_embedder=image_embedder,
     )
+    if config.reward_shaping == "staged":
+        from manimatic.train.reward_staged import StagedReward
+
+        return StagedReward(scorer)
     return UnifiedReward(scorer, config.reward_weight_map(), config.reward_combination)
 
 
@@ -203,6 +208,7 @@ def run_grpo(
                 data=data.summary(),
                 lora={"targets": policy.lora_targets, "skipped": policy.skipped_targets},
                 reward={
+                    "shaping": config.reward_shaping,
                     "weights": config.reward_weight_map(),
                     "combination": config.reward_combination,
                     "r_code": reward.scorer.code_kind,
