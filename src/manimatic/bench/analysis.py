@@ -218,6 +218,7 @@ class RunSummary:
         notes: Anything else a reader should know (embedder missing, ...).
         elapsed_s: Wall time of this call.
         stats: `analysis.summarize` of the whole run (overall, per Type, error categories).
+        protocol: The evaluation protocol, "manimatic" or "study" (`agent.protocol`).
     """
 
     run_id: str
@@ -245,6 +246,7 @@ class RunSummary:
     notes: list[str] = field(default_factory=list)
     elapsed_s: float = 0.0
     stats: dict[str, Any] = field(default_factory=dict)
+    protocol: str = "manimatic"
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
