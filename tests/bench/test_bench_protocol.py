@@ -116,3 +116,16 @@ def test_cli_protocol_flags(tasks_file, db_path, tmp_path) -> None:
     assert row["codebleu"] == 0.0 and row["syntax_error"]
     res = CliRunner().invoke(app, ["bench", "run", "-m", "reference", "--protocol", "paper"])
     assert res.exit_code != 0 and "unknown protocol" in str(res.exception)
+
+
+def test_matrix_runs_every_condition_under_the_templates_protocol(tasks_file, render_pool, db_path):
+    from manimatic.bench import run_matrix
+
+    dataset = tasks_file({"a": CIRCLE}, nonce="matrix-protocol")
+    template = Condition(dataset=str(dataset), protocol="study", workers=1, **NO_EMBEDDERS)
+    result = run_matrix(template, {"ref": "reference"}, ["vanilla"], db=db_path, pool=render_pool)
+    (summary,) = result.runs
+    assert summary.protocol == "study" and summary.ok == 1
+    with Store(db_path) as store:
+        run = store.get_run(summary.run_id)
+    assert run.options["reference_timeout"] == 300.0 and run.options["prompts"] is None

@@ -22,6 +22,7 @@
   contexts as nodes; so `c = Circle()` vs `c = Square()` is 1 edit in 10 nodes = 0.1 (ours: 0.2).
   Their denominator adds 1e-7 against a zero division that cannot happen (a Module is a node);
   we leave it out, a relative difference under 1e-7. Only the generated program's syntax counts.
+  The tree follows the running Python's `ast` fields (3.12 adds `type_params`), as theirs did.
 * An empty generation (nothing but whitespace) scores CodeBLEU 0.0 (every component 0) with
   `syntax_error` True and no AST distance, where codebleu itself would give 0.25.
 * CodeBERT: both programs in one padded batch (truncated at 512 tokens), mean-pooled over every
