@@ -43,8 +43,18 @@ def _root(
 
 # Command modules, each with `register(app)`. Listed here so a missing optional dependency in one
 # command never breaks the others.
-COMMAND_MODULES = ("render", "check", "docs", "generate", "similarity", "bench", "train", "doctor",
-                   "study")  # fmt: skip
+COMMAND_MODULES = (
+    "render",
+    "check",
+    "docs",
+    "generate",
+    "similarity",
+    "code_metrics",
+    "bench",
+    "train",
+    "doctor",
+    "study",
+)
 
 
 def _register_commands() -> None:

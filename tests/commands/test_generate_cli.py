@@ -346,3 +346,31 @@ def test_missing_key_and_base_url_sources_are_named(no_key_env, monkeypatch) -> 
     monkeypatch.delenv("OLLAMA_HOST")
     backend = get_backend("ollama:m")
     assert "Ollama's default" in backend._base_url_source
+def test_protocol_and_prompts_flags(tmp_path: Path) -> None:
+    # The study's extraction takes no ```py fence: under --protocol study this reply has no code.
+    script = write_script(tmp_path / "replies.jsonl", ["```py\n" + GOOD + "```"] * 2)
+    t = tmp_path / "t.json"
+    res = CliRunner().invoke(
+        app,
+        ["generate", PROMPT, "--model", f"scripted:{script}", "--strategy", "vanilla",
+         "--protocol", "study", "--transcript", str(t), "--out", str(tmp_path / "o"), "--json"],
+    )  # fmt: skip
+    assert res.exit_code == 1, res.output
+    record = json.loads(t.read_text())
+    assert record["protocol"]["name"] == "study" and record["render"]["timeout"] == 300.0
+    assert record["rounds"][0]["extraction"]["found"] is False
+    prompts = tmp_path / "p.yaml"
+    prompts.write_text(
+        "system: CLI SYSTEM\nuser: '{{ description }}'\nfeedback_user: F\ndoc_user: D\n"
+        "doc_feedback_user: DF\n"
+    )
+    res = invoke(PROMPT, "--model", f"scripted:{script}", "--strategy", "vanilla",
+                 "--prompts", str(prompts), "--transcript", str(t), "--out", str(tmp_path / "p"))  # fmt: skip
+    assert res.exit_code == 0, res.output
+    record = json.loads(t.read_text())
+    assert record["rounds"][0]["messages"][0]["content"] == "CLI SYSTEM"
+    assert record["protocol"]["name"] == "manimatic" and record["render"]["timeout"] == 60.0
+    for bad, needle in ((["--protocol", "paper"], "unknown protocol"),
+                        (["--prompts", str(tmp_path / "none.yaml")], "not found")):  # fmt: skip
+        res = CliRunner().invoke(app, ["generate", PROMPT, "--model", f"scripted:{script}", *bad])
+        assert res.exit_code == 2 and needle in one_line(res.output)

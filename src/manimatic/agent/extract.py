@@ -1,7 +1,10 @@
 """The one code extractor: a model's reply in, the Python source it contains out.
 
-The study's rule (DESIGN.md section 4): the last `<CODE>` block, else the last fenced python block,
-else the raw text. Real replies are messier than that rule, so on top of it:
+The study's rule (its authors' code): the last `<CODE>` block, else the last ```` ```python ````
+fence, else nothing (there is no raw-text fallback, no ```` ```py ````, no bare fence, and code
+only inside `<think>` does not count). `extract_code_study` implements exactly that, for
+`--protocol study`. Real replies are messier than that rule, so `extract_code` (our protocol)
+goes further:
 
 * `<think>...</think>` reasoning is set aside; code inside it is used only when the reply has none
   outside it (a model that sketches code while thinking usually changes it afterwards).
@@ -327,3 +330,48 @@ def _parses(code: str) -> bool:
     except (SyntaxError, ValueError):
         return False
     return True
+
+
+# --- the study's rule (`--protocol study`) ------------------------------------------------------
+
+# Inline mentions of the tags (`<CODE>` in backticks, as in "wrap it in `<CODE>`") are not blocks.
+_STUDY_INLINE_TAG = re.compile(r"`</?CODE>`")
+_STUDY_CODE_BLOCK = re.compile(r"<CODE>(.*?)</CODE>", re.DOTALL)
+_STUDY_PYTHON_FENCE = re.compile(r"```python(.*?)```", re.DOTALL)
+_STUDY_MARKERS = re.compile(r"<CODE>|</CODE>|```python|```")
+
+
+def extract_code_study(text: str | None) -> Extraction:
+    """The study's extraction rule, and nothing more.
+
+    The last complete `<CODE>...</CODE>` block (tags case-sensitive), else the last complete
+    ```` ```python ... ``` ```` fence; the tag and fence markers are removed from the match and
+    the rest is stripped. No raw-text fallback, no ```` ```py ```` or bare fence, no unterminated
+    block. A `<think>` block is set aside first, so code that is only inside it is not found.
+
+    Args:
+        text: The raw reply.
+
+    Returns:
+        The extraction (`method` "code_tag" or "fence"), or `found=False` with a reason.
+    """
+    text = text or ""
+    if not text.strip():
+        return Extraction("", "none", False, "the reply is empty")
+    visible, _thinking = split_think(text)
+    visible = _STUDY_INLINE_TAG.sub("", visible)
+    method = "code_tag"
+    matches = _STUDY_CODE_BLOCK.findall(visible)
+    if not matches:
+        method = "fence"
+        matches = _STUDY_PYTHON_FENCE.findall(visible)
+    code = _STUDY_MARKERS.sub("", matches[-1]).strip() if matches else ""
+    if code:
+        return Extraction(code, method, True)
+    reason = (
+        "the <CODE> block in the reply is empty"
+        if matches
+        else "the reply has no complete <CODE>...</CODE> block and no complete ```python fence "
+        "(the study's rule; code only inside <think> does not count)"
+    )
+    return Extraction("", "none", False, reason)

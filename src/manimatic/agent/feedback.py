@@ -4,6 +4,9 @@ The study fed back the last 10 lines of the error. The renderer knows more than 
 category, the failing line, a hint such as "did you mean Create?"), so the feedback leads with that
 structure and ends with the traceback tail. Every part is capped, so a 1 MB message or traceback
 cannot blow up the prompt: the whole text stays within `max_chars` (3000 by default).
+
+`study_feedback` is the study's own shape, for `--protocol study`: the last 10 lines of what the
+renderer wrote to stderr, with no structure and no hints.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ _MESSAGE_CHARS = 800
 _LINE_CHARS = 160
 _HINT_CHARS = 400
 _TRACEBACK_LINES = 20
+STUDY_FEEDBACK_LINES = 10  # the study feeds back the last 10 lines of the renderer's stderr
 
 NO_CODE_FEEDBACK = "your reply contained no code block; answer with <CODE>```python ...```</CODE>"
 
@@ -31,7 +35,11 @@ STAGE_TEXT = {
 
 
 def render_feedback(
-    result: RenderResult, code: str | None = None, *, max_chars: int = MAX_FEEDBACK_CHARS
+    result: RenderResult,
+    code: str | None = None,
+    *,
+    max_chars: int = MAX_FEEDBACK_CHARS,
+    hints: bool = True,
 ) -> str:
     """Describe a failed render for the model: structured error first, traceback tail last.
 
@@ -40,6 +48,7 @@ def render_feedback(
         code: The code that was rendered, to show the failing line with its context; without it
             only the error's own excerpt is shown.
         max_chars: Upper bound on the length of the returned text.
+        hints: Include the renderer's hint ("did you mean Create?") when it has one.
 
     Returns:
         The feedback text (at most `max_chars` characters).
@@ -60,13 +69,51 @@ def render_feedback(
     context = _context(code, err.line, err.excerpt, line_cap)
     if context:
         head.append(context)
-    if err.hint:
+    if hints and err.hint:
         head.append(f"Hint: {_cap(err.hint.strip(), hint_cap)}")
     text = "\n".join(head)
     tail = _traceback_tail(err.traceback, max_chars - len(text) - 1, line_cap)
     if tail:
         text += "\n" + tail
     return _fit(text, max_chars)
+
+
+def renderer_stderr(result: RenderResult) -> str:
+    """What `manim FILE` would have written to stderr for this render.
+
+    The pool renders in-process, so the captured stderr holds manim's log lines and the error is
+    kept apart; a command-line render prints the traceback (ending in `Type: message`) last, so it
+    is appended last here.
+
+    Args:
+        result: A render result.
+
+    Returns:
+        The stderr text ("" for a clean success).
+    """
+    parts = [result.stderr.rstrip("\n")] if result.stderr.strip() else []
+    err = result.error
+    if err is not None:
+        if err.traceback and err.traceback.strip():
+            parts.append(err.traceback.rstrip("\n"))
+        else:
+            parts.append(f"{err.type}: {err.message}".rstrip(": "))
+    return "\n".join(parts)
+
+
+def study_feedback(result: RenderResult, lines: int = STUDY_FEEDBACK_LINES) -> str:
+    """The study's feedback: the last `lines` lines of the renderer's stderr, nothing added.
+
+    Args:
+        result: The failed render.
+        lines: How many lines to keep (the study: 10).
+
+    Returns:
+        The tail of `renderer_stderr(result)`.
+    """
+    if result.ok:
+        return ""
+    return "\n".join(renderer_stderr(result).split("\n")[-lines:])
 
 
 def no_code_feedback(extraction: Extraction) -> str:

@@ -14,6 +14,9 @@ One loop serves every strategy (they are data, see `strategies`):
 4. On failure, while feedback rounds remain: a fresh prompt with the description, the failed code
    and the feedback (plus `<API_INFO>` for RITL-DOC); back to 3. Stop at the first success.
 
+What the loop extracts, feeds back, checks before rendering and how long it lets a render run
+is the `Protocol` (`--protocol study|manimatic`); the wording is the `PromptSet` (`--prompts`).
+
 A failed program is data for the next round. An LLM or render-pool error is infrastructure: it
 propagates, with the transcript so far attached as `exc.transcript` (and saved first when a
 transcript path was given).
@@ -29,13 +32,10 @@ from pathlib import Path
 from typing import Any
 
 from manimatic.agent import prompts
-from manimatic.agent.extract import Extraction, extract_code
-from manimatic.agent.feedback import (
-    error_summary,
-    no_code_feedback,
-    render_feedback,
-    too_large_feedback,
-)
+from manimatic.agent.extract import Extraction
+from manimatic.agent.feedback import error_summary, too_large_feedback
+from manimatic.agent.prompts import PromptSet, load_prompts
+from manimatic.agent.protocol import Protocol, no_code_result, protocol_from_name
 from manimatic.agent.strategies import RITLDoc, Strategy
 from manimatic.agent.transcript import Round, Transcript, now_iso
 from manimatic.llm import Backend, GenerationOptions, Message, get_backend
@@ -123,12 +123,14 @@ def generate(
     pool: RenderPool | None = None,
     options: GenerationOptions | None = None,
     quality: str = "l",
-    timeout: float = 60.0,
+    timeout: float | None = None,
     out_dir: str | Path | None = None,
     transcript_path: str | Path | None = None,
     on_round: RoundCallback | None = None,
     out_file: str | Path | None = None,
     format: str = "mp4",  # noqa: A002 - manim's name for it
+    protocol: Protocol | str | None = None,
+    prompts: PromptSet | str | Path | None = None,
 ) -> GenerationResult:
     """Generate a Manim scene for `description`, fixing render failures per the strategy.
 
@@ -139,7 +141,8 @@ def generate(
         pool: The render pool; default the process-wide one.
         options: Sampling settings; default `GenerationOptions()`.
         quality: Render quality: "l" (480p15, the study's), "m" or "h".
-        timeout: Seconds per render before it is killed.
+        timeout: Seconds per render before it is killed; None for the protocol's default (60 s
+            for manimatic, the study's 300 s for study).
         out_dir: Where to put the final code (`scene.py`) and the video; None leaves the video
             in the render cache and writes no code file.
         transcript_path: Save the transcript here after every round (crash-safe record).
@@ -147,6 +150,10 @@ def generate(
         out_file: Write the final video to this file and the code beside it as NAME.py
             (`out.mp4` -> `out.py`); takes the place of `out_dir`.
         format: Output format: mp4, gif, webm, mov or png (the last frame only).
+        protocol: "manimatic" (default) or "study", or a `Protocol`: extraction, feedback,
+            preflight in the loop, hints and the default timeout.
+        prompts: The prompt templates: a `PromptSet` or a `--prompts` value (see
+            `load_prompts`); None for the protocol's own.
 
     Returns:
         The final code, its render result and video, the attempts made and the transcript.
@@ -164,6 +171,10 @@ def generate(
     check_quality(quality)
     if format not in OUTPUT_FORMATS:
         raise ValueError(f"format must be one of {', '.join(OUTPUT_FORMATS)}; got {format!r}.")
+    chosen_protocol = protocol_from_name(protocol)
+    prompt_set = load_prompts(prompts if prompts is not None else chosen_protocol.prompts)
+    if timeout is None:
+        timeout = chosen_protocol.generate_timeout
     if not isinstance(timeout, (int, float)) or not timeout > 0:
         raise ValueError(f"timeout must be positive seconds; got {timeout!r}.")
     own_backend = isinstance(backend, str)
@@ -182,6 +193,8 @@ def generate(
             on_round=on_round,
             out_file=Path(out_file).expanduser() if out_file is not None else None,
             fmt=format,
+            protocol=chosen_protocol,
+            prompts=prompt_set,
         )
         return run.execute()
     finally:
@@ -207,6 +220,8 @@ class _Run:
         on_round: RoundCallback | None,
         out_file: Path | None = None,
         fmt: str = "mp4",
+        protocol: Protocol,
+        prompts: PromptSet,
     ) -> None:
         self.description = description
         self.out_file = out_file
@@ -220,6 +235,8 @@ class _Run:
         self.out_dir = out_dir
         self.transcript_path = transcript_path
         self.on_round = on_round
+        self.protocol = protocol
+        self.prompts = prompts
         self._pending_notes: list[str] = []  # for the next round (e.g. API info unavailable)
         self.transcript = Transcript(
             description=description,
@@ -227,6 +244,8 @@ class _Run:
             strategy=strategy.to_dict(),
             options=options.to_dict(),
             render={"quality": quality, "timeout": timeout},
+            protocol=protocol.to_dict(),
+            prompts={"name": prompts.name, "source": prompts.source},
         )
 
     # ------------------------------------------------------------------ the loop
@@ -246,7 +265,7 @@ class _Run:
     def _loop(self) -> GenerationResult:
         strategy = self.strategy
         last_code = ""
-        messages = prompts.build_messages(self.description)
+        messages = prompts.build_messages(self.description, self.prompts)
         kind = "initial"
         api_info: str | None = None
         attempt = 0
@@ -267,9 +286,11 @@ class _Run:
             api_info = None
             if strategy.api_info and previous:
                 api_info = self._api_info(previous, _error_text(result))
-                messages = prompts.ritl_doc_messages(self.description, previous, feedback, api_info)
+                messages = prompts.ritl_doc_messages(
+                    self.description, previous, feedback, api_info, self.prompts
+                )
             else:
-                messages = prompts.ritl_messages(self.description, previous, feedback)
+                messages = prompts.ritl_messages(self.description, previous, feedback, self.prompts)
         return self._final(last_code, result, attempt)
 
     def _ask(
@@ -296,7 +317,7 @@ class _Run:
         rnd.reply = completion.text
         rnd.usage = completion.usage.to_dict()
         rnd.model = completion.model
-        extraction = extract_code(completion.text)
+        extraction = self.protocol.extract(completion.text)
         rnd.extraction = extraction.to_dict()
         return rnd, extraction
 
@@ -308,7 +329,7 @@ class _Run:
             return first, code
         first.notes.append("revised by the doc pass before rendering")
         self._finish_round(first)
-        messages = prompts.doc_pass_messages(self.description, code, api_info)
+        messages = prompts.doc_pass_messages(self.description, code, api_info, self.prompts)
         rnd, extraction = self._ask(first.attempt, "doc_pass", messages, api_info)
         if extraction.found:
             return rnd, extraction.code
@@ -320,13 +341,8 @@ class _Run:
     ) -> tuple[RenderResult, str]:
         """Render the round's code, or stand in a failure; returns (result, feedback)."""
         if code is None:
-            result = RenderResult.failure(
-                "preflight",
-                "no_scene",
-                "NoCodeError",
-                f"no code: {extraction.reason or 'the reply contained no code'}",
-            )
-            feedback = no_code_feedback(extraction)
+            result = no_code_result(extraction)
+            feedback = self.protocol.no_code_feedback(extraction)
         elif _size(code) > MAX_CODE_BYTES:
             size = _size(code)
             result = RenderResult.failure(
@@ -346,10 +362,11 @@ class _Run:
                 # with an output file, rounds stay in the cache; the final one is copied out
                 out_dir=None if self.out_file is not None else self.out_dir,
                 format=self.fmt,
+                preflight=self.protocol.preflight,
             )
             rnd.render_s = time.perf_counter() - started
             rnd.rendered_code = code
-            feedback = "" if result.ok else render_feedback(result, code)
+            feedback = "" if result.ok else self.protocol.feedback(result, code)
         rnd.result = result.to_dict(logs=True)
         rnd.feedback = feedback or None
         return result, feedback

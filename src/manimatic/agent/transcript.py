@@ -129,6 +129,9 @@ class Transcript:
         error: The error that stopped the run, or a summary of the last failure.
         rounds: Every model call, in order.
         final: The outcome: code, success, attempts, video, code_path.
+        protocol: `Protocol.to_dict()` (extraction, feedback, preflight, timeouts...).
+        prompts: Name and source of the prompt templates (`PromptSet.to_dict()` without the
+            templates: they are in every round's messages).
     """
 
     description: str
@@ -144,6 +147,8 @@ class Transcript:
     error: str | None = None
     rounds: list[Round] = field(default_factory=list)
     final: dict[str, Any] | None = None
+    protocol: dict[str, Any] | None = None
+    prompts: dict[str, Any] | None = None
 
     @property
     def attempts(self) -> int:

@@ -236,6 +236,7 @@ class RunSummary:
         rsr_ci, mean_vs_ci, mean_fidelity_ci, mean_codebleu_ci, mean_cbb_ci: 95% bootstrap
             intervals as [low, high] (`stats.run_intervals`; None where the mean is None).
         degenerate_vs: Tasks whose VS >= 0.95 while fidelity < 0.2 (VS misleads there).
+        protocol: The evaluation protocol, "manimatic" or "study" (`agent.protocol`).
     """
 
     run_id: str
@@ -269,6 +270,7 @@ class RunSummary:
     mean_codebleu_ci: list[float] | None = None
     mean_cbb_ci: list[float] | None = None
     degenerate_vs: int = 0
+    protocol: str = "manimatic"
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -108,20 +108,44 @@ def load_generations(path: str | Path) -> dict[str, str]:
 
 @dataclass
 class RenderSettings:
-    """How answers are rendered: the run's pool, quality and timeout (always with traces)."""
+    """How a run renders (always with traces): its pool, quality and timeouts.
+
+    Attributes:
+        pool: The render pool.
+        quality: Render quality letter.
+        timeout: Seconds per render of generated code.
+        reference_timeout: Seconds per render of a reference program (the study's 300 s).
+        preflight: Run the static preflight before rendering (off under the study's protocol).
+    """
 
     pool: Any
     quality: str = "l"
     timeout: float = 120.0
+    reference_timeout: float = 300.0
+    preflight: bool = True
 
     def submit(self, code: str) -> Future:
-        return submit_traced(self.pool, code, quality=self.quality, timeout=self.timeout)
+        """Render generated code."""
+        return submit_traced(
+            self.pool, code, quality=self.quality, timeout=self.timeout, preflight=self.preflight
+        )
 
-    def answer(self, code: str) -> Answer:
-        """Render `code` as a one-attempt answer."""
+    def submit_reference(self, code: str) -> Future:
+        """Render a reference program (its own, longer timeout)."""
+        return submit_traced(
+            self.pool,
+            code,
+            quality=self.quality,
+            timeout=self.reference_timeout,
+            preflight=self.preflight,
+        )
+
+    def answer(self, code: str, *, reference: bool = False) -> Answer:
+        """Render `code` as a one-attempt answer (`reference`: with the reference timeout)."""
         started = time.perf_counter()
         try:
-            result = self.submit(code).result()
+            future = self.submit_reference(code) if reference else self.submit(code)
+            result = future.result()
         except Exception as exc:  # noqa: BLE001 - the pool broke, not the program
             raise InfraError("render", exc) from exc
         return Answer(code=code, result=result, render_s=time.perf_counter() - started)
@@ -143,7 +167,7 @@ class ReferenceAnswerer:
             # A timeout (or memory) failure is never cached: rendering again would only spend
             # another full timeout to fail the same way.
             return Answer(code=task.reference_code, result=ref)
-        return self.render.answer(task.reference_code)
+        return self.render.answer(task.reference_code, reference=True)
 
 
 class GenerationsAnswerer:
@@ -171,13 +195,23 @@ class GenerationsAnswerer:
 
 
 class AgentAnswerer:
-    """Answers with the agent's loop (`manimatic.agent.generate`)."""
+    """Answers with the agent's loop (`manimatic.agent.generate`), under the run's protocol."""
 
-    def __init__(self, render: RenderSettings, backend: Any, strategy: Any, options: Any) -> None:
+    def __init__(
+        self,
+        render: RenderSettings,
+        backend: Any,
+        strategy: Any,
+        options: Any,
+        protocol: Any = None,
+        prompts: Any = None,
+    ) -> None:
         self.render = render
         self.backend = backend
         self.strategy = strategy
         self.options = options
+        self.protocol = protocol
+        self.prompts = prompts
 
     def answer(self, task: Task, ref_future: Future) -> Answer:
         from manimatic.agent import generate
@@ -192,6 +226,8 @@ class AgentAnswerer:
                 options=self.options,
                 quality=self.render.quality,
                 timeout=self.render.timeout,
+                protocol=self.protocol,
+                prompts=self.prompts,
             )
         except LLMError as exc:
             raise InfraError("llm", exc, getattr(exc, "transcript", None)) from exc

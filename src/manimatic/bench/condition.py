@@ -22,7 +22,6 @@ from typing import Any
 from manimatic.bench.answers import BenchError
 from manimatic.render.quality import check_quality
 
-DEFAULT_TIMEOUT = 120.0  # the study allows 300 s; 120 s covers every ManimBench reference
 DEFAULT_WORKERS = 4
 MAX_CONSECUTIVE_INFRA = 10
 
@@ -47,8 +46,16 @@ class Condition:
         types: Keep only these task types.
         limit: Do at most the first `limit` tasks of the task set (not part of the identity:
             resuming with a larger limit extends the run).
+        protocol: "manimatic" (ours) or "study" (the study's extraction, feedback, no preflight,
+            timeouts and code metrics; `manimatic.agent.protocol`). Part of the run's identity
+            when it is not the default.
+        prompts: A `--prompts` value (a YAML file, `study:PATH`...; `agent.prompts`); None for
+            the protocol's own templates.
         quality: Render quality letter (`render.quality`; l = 480p15, the study's).
-        timeout: Seconds per render.
+        timeout: Seconds per render of generated code (None: the protocol's, 120 s for
+            manimatic, 300 s for study); `render_timeout` is the resolved value.
+        reference_timeout: Seconds per render of a reference program (None: the protocol's,
+            300 s under both); `ref_timeout` is the resolved value.
         workers: Tasks in flight at once.
         render_workers: Size of the render pool made when none is given (None: CPUs).
         executor: Where that pool runs jobs: local, ray or ray:ADDRESS (`make_executor`).
@@ -77,8 +84,11 @@ class Condition:
     split: str = "test"
     types: list[str] | None = None
     limit: int | None = None
+    protocol: str = "manimatic"
+    prompts: str | None = None
     quality: str = "l"
-    timeout: float = DEFAULT_TIMEOUT
+    timeout: float | None = None
+    reference_timeout: float | None = None
     workers: int = DEFAULT_WORKERS
     render_workers: int | None = None
     executor: str = "local"
@@ -105,11 +115,22 @@ class Condition:
             check_quality(self.quality)
         except ValueError as exc:
             raise BenchError(str(exc)) from None
-        if isinstance(self.timeout, bool) or not isinstance(self.timeout, (int, float)):
-            raise BenchError(f"timeout must be positive seconds; got {self.timeout!r}.")
-        self.timeout = float(self.timeout)
-        if not self.timeout > 0:
-            raise BenchError(f"timeout must be positive seconds; got {self.timeout}.")
+        self.timeout = _seconds("timeout", self.timeout)
+        self.reference_timeout = _seconds("reference timeout", self.reference_timeout)
+        from manimatic.agent.prompts import PromptError, load_prompts
+        from manimatic.agent.protocol import protocol_from_name
+
+        try:
+            protocol = protocol_from_name(self.protocol)
+        except ValueError as exc:
+            raise BenchError(str(exc)) from None
+        self.protocol = protocol.name
+        if self.prompts is not None:
+            self.prompts = str(self.prompts).strip() or None
+        try:  # a bad prompt file is refused before any work, not in the first task
+            load_prompts(self.prompts if self.prompts is not None else protocol.prompts)
+        except PromptError as exc:
+            raise BenchError(str(exc)) from None
         if self.workers < 1:
             raise BenchError(f"workers must be at least 1; got {self.workers}.")
         if self.render_workers is not None and self.render_workers < 1:
@@ -133,6 +154,35 @@ class Condition:
         return settings
 
     @property
+    def protocol_object(self) -> Any:
+        """The `Protocol` named by `protocol`."""
+        from manimatic.agent.protocol import protocol_from_name
+
+        return protocol_from_name(self.protocol)
+
+    @property
+    def prompt_set(self) -> Any:
+        """The `PromptSet` the agent is given (`prompts`, else the protocol's own)."""
+        from manimatic.agent.prompts import load_prompts
+
+        spec = self.prompts if self.prompts is not None else self.protocol_object.prompts
+        return load_prompts(spec)
+
+    @property
+    def render_timeout(self) -> float:
+        """Seconds per render of generated code: `timeout`, else the protocol's default."""
+        if self.timeout is not None:
+            return self.timeout
+        return self.protocol_object.bench_timeout
+
+    @property
+    def ref_timeout(self) -> float:
+        """Seconds per render of a reference: `reference_timeout`, else the protocol's (300 s)."""
+        if self.reference_timeout is not None:
+            return self.reference_timeout
+        return self.protocol_object.reference_timeout
+
+    @property
     def is_generating(self) -> bool:
         """Whether a model generates the answers (not the references, not a generations file)."""
         return self.generations is None and self.model != "reference"
@@ -149,6 +199,14 @@ class Condition:
     @classmethod
     def field_names(cls) -> set[str]:
         return {f.name for f in dataclasses.fields(cls)}
+
+
+def _seconds(name: str, value: Any) -> float | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
+        raise BenchError(f"{name} must be positive seconds; got {value!r}.")
+    return float(value)
 
 
 # The study and the issues call it a benchmark config as often as a condition.

@@ -280,8 +280,32 @@ def _who(names: list[str], conditions: list[Condition]) -> str:
     return "every run" if len(names) == len(conditions) else ", ".join(names)
 
 
+def _protocol_note(conditions: list[Condition]) -> str | None:
+    """Which evaluation protocol produced the runs (`--protocol`): said once, or per group."""
+    if not conditions:
+        return None
+    by_protocol: dict[str, list[str]] = {}
+    for c in conditions:
+        by_protocol.setdefault(c.run.protocol, []).append(c.name)
+    meaning = {
+        "study": "the study's extraction, feedback, timeouts and code metrics",
+        "manimatic": "manimatic's own loop and metrics, not the study's",
+    }
+    if len(by_protocol) == 1:
+        (name,) = by_protocol
+        return f"Protocol: {name} for every run ({meaning.get(name, name)})."
+    parts = "; ".join(f"{name}: {', '.join(names)}" for name, names in sorted(by_protocol.items()))
+    return (
+        f"Protocol differs between runs ({parts}): numbers from different protocols do not "
+        "compare (extraction, feedback, timeouts and code metrics differ)."
+    )
+
+
 def _notes(conditions: list[Condition]) -> list[str]:
     notes = []
+    protocol = _protocol_note(conditions)
+    if protocol:
+        notes.append(protocol)
     ssim = [c for c in conditions if c.vs_basis == "ssim"]
     if ssim:
         embedders = sorted({repr((c.run.options or {}).get("image_embedder")) for c in ssim})

@@ -75,6 +75,7 @@ class Condition:
             "model": self.run.model,
             "strategy": self.run.strategy,
             "strategy_args": self.run.strategy_args,
+            "protocol": self.run.protocol,
             "status": self.run.live_status,
             "total": self.run.total,
             "n": o["n"],
@@ -398,7 +399,7 @@ def _runs_table(conditions: list[Condition]) -> TableModel:
         commit = (r.git_commit or "-")[:10] + (" (dirty)" if r.git_dirty else "")
         rows.append(
             [Cell(r.id), Cell(c.name), Cell(r.model, wrap=True),
-             Cell(r.strategy + (f" ({args})" if args else "")),
+             Cell(r.strategy + (f" ({args})" if args else "")), Cell(r.protocol),
              Cell(f"{r.dataset_spec} [{r.dataset_split}]", wrap=True),
              Cell(f"{r.live_status}, {c.overall['n']}/{r.total}"),
              Cell(f"{options.get('image_embedder') or 'none'} / "
@@ -408,7 +409,7 @@ def _runs_table(conditions: list[Condition]) -> TableModel:
         )  # fmt: skip
     return TableModel(
         title="Runs (what produced each condition)",
-        columns=["run", "condition", "model", "strategy", "dataset", "status",
+        columns=["run", "condition", "model", "strategy", "protocol", "dataset", "status",
                  "image / code embedder", "versions", "git", "created"],
         rows=rows,
     )  # fmt: skip

@@ -9,10 +9,11 @@ What a run is given is one `Condition` (`bench.condition`); the keywords of the 
 its fields.
 
 A run is identified by what determines its results: the dataset (resolved spec, split, type
-filter), the model, the strategy with its arguments, and the label. Running the same command
-again finds the same run and does only the tasks it has not stored (`--limit` is not part of
-the identity: `--limit 10` then no limit extends the run). A task that hit an infrastructure
-error is retried.
+filter), the model, the strategy with its arguments, the label, and the protocol and prompt
+templates when they are not the defaults (so runs made before those existed keep their ids).
+Running the same command again finds the same run and does only the tasks it has not stored
+(`--limit` is not part of the identity: `--limit 10` then no limit extends the run). A task that
+hit an infrastructure error is retried.
 
 Per task, in a thread pool (`workers` tasks in flight; the render pool renders in parallel):
 
@@ -159,7 +160,8 @@ class _Runner:
         self.condition = condition
         self.workers = condition.workers
         self.quality = condition.quality
-        self.timeout = condition.timeout
+        self.timeout = condition.render_timeout
+        self.protocol = condition.protocol_object
         self.max_consecutive_infra = condition.max_consecutive_infra
         self.progress = condition.progress
         self.on_result = on_result
@@ -170,7 +172,13 @@ class _Runner:
         self._infra_lock = threading.Lock()
         self._consecutive_infra = 0
         self._abort_reason: str | None = None
-        self.render = RenderSettings(pool=None, quality=self.quality, timeout=self.timeout)
+        self.render = RenderSettings(
+            pool=None,
+            quality=self.quality,
+            timeout=self.timeout,
+            reference_timeout=condition.ref_timeout,
+            preflight=self.protocol.preflight,
+        )
         self.answerer: Any = None
         self.options: Any = None
         self.generations: dict[str, str] | None = None
@@ -201,6 +209,7 @@ class _Runner:
             "strategy": strategy.to_dict() if strategy is not None else NO_STRATEGY,
             "label": c.label,
             **extra_identity,
+            **self._protocol_identity(strategy),
         }
         store = db if isinstance(db, Store) else Store(db)
         if not isinstance(db, Store):
@@ -224,11 +233,15 @@ class _Runner:
             code_embedder=resolve_embedder(c.code_embedder, "code"),
             frames=FrameCache(fps=FRAME_FPS),
             cache=ScoreCache() if c.score_cache else None,
+            code_protocol=self.protocol.code_metrics,
         )
         run_options = {
             "generation": self.options.to_dict() if self.options is not None else None,
             "quality": self.quality,
             "timeout": self.timeout,
+            "reference_timeout": self.render.reference_timeout,
+            "protocol": self.protocol.to_dict(),
+            "prompts": _prompts_record(c.prompt_set) if strategy is not None else None,
             "workers": self.workers,
             "base_url": c.base_url,
             "frame_fps": FRAME_FPS,
@@ -257,6 +270,20 @@ class _Runner:
             store.update_run(run.id, status="aborted")
             raise _aborted_error(summary, aborted)
         return summary
+
+    def _protocol_identity(self, strategy: Any) -> dict[str, Any]:
+        """The protocol and prompts, where they are not the defaults (they change the results).
+
+        The prompts count only when a model generates: a reference or generations run sends
+        no prompt.
+        """
+        c = self.condition
+        extra: dict[str, Any] = {}
+        if c.protocol != "manimatic":
+            extra["protocol"] = c.protocol
+        if strategy is not None and c.prompts is not None:
+            extra["prompts_sha"] = _prompts_record(c.prompt_set)["sha"]
+        return extra
 
     def _load(
         self, dataset: str | TaskSet, split: str, types: list[str] | None
@@ -322,7 +349,9 @@ class _Runner:
             except LLMError as exc:
                 raise BenchError(f"model {c.model}: {exc}") from None
             self._closers.append(backend.close)
-        self.answerer = AgentAnswerer(self.render, backend, strategy, self.options)
+        self.answerer = AgentAnswerer(
+            self.render, backend, strategy, self.options, self.protocol, c.prompt_set
+        )
 
     def _check_resume(self, run: RunRecord, taskset: TaskSet) -> None:
         """Refuse to resume a run that another process is running, or with other settings."""
@@ -398,7 +427,7 @@ class _Runner:
 
     def _resume_notes(self, run: RunRecord, run_options: dict[str, Any]) -> list[str]:
         notes = []
-        for key in ("image_embedder", "code_embedder", "timeout"):
+        for key in ("image_embedder", "code_embedder", "timeout", "reference_timeout"):
             before, now = (run.options or {}).get(key), run_options.get(key)
             if before != now:
                 notes.append(
@@ -475,6 +504,7 @@ class _Runner:
             elapsed_s=time.perf_counter() - started,
             stats=stats,
             **summary_intervals(stats),
+            protocol=run.protocol,
         )
 
     def _loop(self, store: Store, run: RunRecord, todo: list[Task], total: int) -> str | None:
@@ -589,7 +619,7 @@ class _Runner:
         with self._ref_lock:
             future = self._ref_futures.get(key)
             if future is None:
-                future = self.render.submit(task.reference_code)
+                future = self.render.submit_reference(task.reference_code)
                 self._ref_futures[key] = future
             return future
 
@@ -617,6 +647,11 @@ class _Runner:
             detail = traceback.format_exc(limit=8)
             return infra_row(row, InfraError("internal", exc), started, detail)
         return answer_row(row, answer, ref, scored, started)
+
+
+def _prompts_record(prompts: Any) -> dict[str, Any]:
+    """What a run stores of its prompt templates: name, source and a hash of their text."""
+    return {"name": prompts.name, "source": prompts.source, "sha": content_hash(prompts.templates)}
 
 
 def _aborted_error(summary: RunSummary, last_error: str) -> BenchError:

@@ -144,6 +144,7 @@ class ScoreCache:
         code: str,
         gen: RenderResult,
         embedders: list[str | None],
+        code_protocol: str = "manimatic",
     ) -> str:
         def render(result: RenderResult) -> dict[str, Any]:
             err = result.error
@@ -163,6 +164,7 @@ class ScoreCache:
                 "embedders": embedders,
                 "fps": FRAME_FPS,
                 "metrics": metrics_version(),
+                "code_protocol": code_protocol,
             }
         )
 
@@ -201,12 +203,15 @@ class Scorer:
         image_embedder: For VS's semantic term (None: VS = SSIM term, and the row says so).
         code_embedder: For CodeBERT/CBB (None: both null).
         frames: The run's reference-frame cache.
+        cache: Scores computed before, by content (None: always compute).
+        code_protocol: The code-metrics variant, "manimatic" or "study" (`metrics.code`).
     """
 
     image_embedder: Any = None
     code_embedder: Any = None
     frames: FrameCache = field(default_factory=FrameCache)
     cache: ScoreCache | None = None
+    code_protocol: str = "manimatic"
 
     def score(
         self, reference_code: str, ref: RenderResult, code: str, gen: RenderResult
@@ -215,7 +220,7 @@ class Scorer:
         key = None
         if self.cache is not None:
             names = [getattr(e, "name", None) for e in (self.image_embedder, self.code_embedder)]
-            key = self.cache.key(reference_code, ref, code, gen, names)
+            key = self.cache.key(reference_code, ref, code, gen, names, self.code_protocol)
             hit = self.cache.get(key)
             if hit is not None:
                 return hit
@@ -249,10 +254,12 @@ class Scorer:
 
         started = time.perf_counter()
         try:
-            if code == reference_code:
+            if code == reference_code and self.code_protocol == "manimatic":
                 m = _identical_code_metrics(code, self.code_embedder)
             else:
-                m = code_metrics(reference_code, code or "", self.code_embedder)
+                m = code_metrics(
+                    reference_code, code or "", self.code_embedder, protocol=self.code_protocol
+                )
         except Exception as exc:  # noqa: BLE001 - a metric failure is a note, not a lost task
             out["notes"].append(f"code metrics failed: {type(exc).__name__}: {exc}")
             return

@@ -157,6 +157,11 @@ class RunRecord:
     stats: dict[str, Any] = field(default_factory=dict)
 
     @property
+    def protocol(self) -> str:
+        """The evaluation protocol the run used ("manimatic" for runs from before it was stored)."""
+        return str(((self.options or {}).get("protocol") or {}).get("name") or "manimatic")
+
+    @property
     def live_status(self) -> str:
         """`status`, except that a `running` run whose process is gone reads `interrupted`."""
         if self.status != "running" or self.host != socket.gethostname() or not self.pid:
@@ -166,6 +171,7 @@ class RunRecord:
     def to_dict(self) -> dict[str, Any]:
         data = dict(self.__dict__)
         data["status"] = self.live_status
+        data["protocol"] = self.protocol
         return data
 
 

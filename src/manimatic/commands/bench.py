@@ -24,6 +24,7 @@ from manimatic.commands.bench_options import (
     DATASET,
     DB_HELP,
     EXECUTION,
+    PROTOCOL,
     SAMPLING,
     STRATEGY,
     CliSettings,
@@ -52,7 +53,8 @@ def _fmt(value: Any, pct: bool = False) -> str:
 def _print_summary(summary: Any) -> None:
     head = "resumed" if summary.resumed else "new"
     console.print(
-        f"[bold]run {summary.run_id}[/] ({head}, {summary.status}): {summary.done}/"
+        f"[bold]run {summary.run_id}[/] ({head}, {summary.status}, protocol "
+        f"{summary.protocol}): {summary.done}/"
         f"{summary.total} tasks scored ({summary.new} now, {summary.skipped} already stored) "
         f"in {summary.elapsed_s:.1f} s",
         highlight=False,
@@ -104,7 +106,7 @@ def _print_dataset_problems(problems: list[str]) -> None:
 
 
 @bench_app.command("run")
-@with_options(DATASET, STRATEGY, SAMPLING, EXECUTION)
+@with_options(DATASET, STRATEGY, PROTOCOL, SAMPLING, EXECUTION)
 def run_command(
     model: str | None = typer.Option(
         None,
@@ -162,7 +164,7 @@ def run_command(
 
 
 @bench_app.command("matrix")
-@with_options(DATASET, STRATEGY, SAMPLING, EXECUTION)
+@with_options(DATASET, STRATEGY, PROTOCOL, SAMPLING, EXECUTION)
 def matrix_command(
     models: list[str] = typer.Option(
         ..., "--model", "-m", help="LABEL=SPEC (repeatable), e.g. base=hf:Qwen/...@adapters/sft."
@@ -251,6 +253,7 @@ def run_rows(store: Any) -> list[dict[str, Any]]:
                 "model": run.model,
                 "strategy": run.strategy,
                 "strategy_args": run.strategy_args,
+                "protocol": run.protocol,
                 "dataset": run.dataset_spec,
                 "split": run.dataset_split,
                 "status": run.live_status,

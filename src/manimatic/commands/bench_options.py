@@ -26,6 +26,8 @@ from typing import Any, TypeVar
 
 import typer
 
+from manimatic.agent.prompts import PROMPTS_HELP
+from manimatic.agent.protocol import PROTOCOL_HELP
 from manimatic.commands._common import UserError
 from manimatic.executors import EXECUTOR_HELP
 from manimatic.render.quality import QUALITY_HELP
@@ -120,6 +122,10 @@ STRATEGY = [
         help="Seconds to wait for each model reply before retrying (default 120; 5 attempts).",
     ),
 ]
+PROTOCOL = [
+    _opt("protocol", str, "manimatic", "--protocol", panel=_LOOP, help=PROTOCOL_HELP),
+    _opt("prompts", str | None, None, "--prompts", panel=_LOOP, help=PROMPTS_HELP),
+]
 SAMPLING = [
     _opt(name, kind | None, None, flag, panel=_LOOP, help=text, field=None)
     for name, kind, flag, text in (
@@ -141,7 +147,22 @@ EXECUTION = [
     ),
     _opt("executor", str, "local", "--executor", panel=_RUN, help=EXECUTOR_HELP),
     _opt("quality", str, "l", "--quality", "-q", panel=_RUN, help=QUALITY_HELP),
-    _opt("timeout", float, 120.0, "--timeout", panel=_RUN, help="Seconds per render."),
+    _opt(
+        "timeout",
+        float | None,
+        None,
+        "--timeout",
+        panel=_RUN,
+        help="Seconds per render of generated code (default 120; 300 with --protocol study).",
+    ),
+    _opt(
+        "reference_timeout",
+        float | None,
+        None,
+        "--reference-timeout",
+        panel=_RUN,
+        help="Seconds per render of a reference program (default: the study's 300).",
+    ),
     _opt(
         "embedders",
         bool,

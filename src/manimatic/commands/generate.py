@@ -15,6 +15,8 @@ from typing import Any
 import typer
 from rich.console import Console
 
+from manimatic.agent.prompts import PROMPTS_HELP
+from manimatic.agent.protocol import PROTOCOL_HELP
 from manimatic.commands._common import console, console_err, print_json
 from manimatic.render.output import OutputError, output_target
 from manimatic.render.quality import QUALITY_HELP, check_quality
@@ -183,15 +185,21 @@ def generate_command(
     max_tokens: int | None = typer.Option(None, "--max-tokens", help="Default 2048."),
     seed: int | None = typer.Option(None, "--seed", help="Sampling seed."),
     quality: str = typer.Option("l", "--quality", "-q", help=QUALITY_HELP),
-    timeout: float = typer.Option(
-        60.0, "--timeout", help="Seconds per render before it is killed."
+    timeout: float | None = typer.Option(
+        None,
+        "--timeout",
+        help="Seconds per render before it is killed (default 60; 300 with --protocol study).",
     ),
     no_doc_pass: bool = typer.Option(
         False, "--no-doc-pass", help="ritl-doc: skip the API check before the first render."
     ),
+    protocol: str = typer.Option("manimatic", "--protocol", help=PROTOCOL_HELP),
+    prompts: str | None = typer.Option(None, "--prompts", help=PROMPTS_HELP),
 ) -> None:
     """Generate a Manim CE scene and its video from a description, fixing render failures."""
     from manimatic.agent import generate, strategy_from_name
+    from manimatic.agent.prompts import load_prompts
+    from manimatic.agent.protocol import protocol_from_name
     from manimatic.llm import GenerationOptions, LLMError, get_backend
     from manimatic.render import RenderPoolError
 
@@ -221,7 +229,7 @@ def generate_command(
         target = output_target(out, fmt, last_frame=last_frame)
     except OutputError as exc:
         raise _fail(str(exc), EXIT_USAGE, as_json, payload) from None
-    if not timeout > 0:
+    if timeout is not None and not timeout > 0:
         raise _fail(f"--timeout must be positive (got {timeout})", EXIT_USAGE, as_json, payload)
     if not llm_timeout > 0:
         raise _fail(
@@ -236,7 +244,9 @@ def generate_command(
         )
         given = {"temperature": temperature, "top_p": top_p, "max_tokens": max_tokens}
         options = GenerationOptions(seed=seed, **{k: v for k, v in given.items() if v is not None})
-    except ValueError as exc:
+        chosen_protocol = protocol_from_name(protocol)
+        prompt_set = load_prompts(prompts if prompts is not None else chosen_protocol.prompts)
+    except ValueError as exc:  # PromptError is a ValueError too
         raise _fail(str(exc), EXIT_USAGE, as_json, payload) from None
     payload["strategy"] = chosen.name
     out_dir = target.folder if target.folder is not None else DEFAULT_OUT_ROOT / slugify(prompt)
@@ -266,6 +276,8 @@ def generate_command(
                 format=target.format,
                 transcript_path=transcript,
                 on_round=_Progress(progress_out, chosen.max_attempts),
+                protocol=chosen_protocol,
+                prompts=prompt_set,
             )
     except LLMError as exc:
         record = getattr(exc, "transcript", None)

@@ -14,6 +14,19 @@
   identifier or literal where it has one (`Name:circle`, `Call`, `Constant:2`), so swapping
   `Circle` for `Square` counts; expression contexts (Load/Store) are left out. None, with
   `syntax_error` set, when either program does not parse.
+
+`protocol="study"` gives the authors' own values instead (their evaluation code):
+
+* AST distance on *their* tree: a node per AST node labelled with its type only, a child per
+  scalar field (`"id: circle"`, `"value: 2"`, `"type_comment: None"`), and the `Load`/`Store`
+  contexts as nodes; so `c = Circle()` vs `c = Square()` is 1 edit in 10 nodes = 0.1 (ours: 0.2).
+  Their denominator adds 1e-7 against a zero division that cannot happen (a Module is a node);
+  we leave it out, a relative difference under 1e-7. Only the generated program's syntax counts.
+  The tree follows the running Python's `ast` fields (3.12 adds `type_params`), as theirs did.
+* An empty generation (nothing but whitespace) scores CodeBLEU 0.0 (every component 0) with
+  `syntax_error` True and no AST distance, where codebleu itself would give 0.25.
+* CodeBERT: both programs in one padded batch (truncated at 512 tokens), mean-pooled over every
+  position including the shorter program's padding, as their code does.
 """
 
 from __future__ import annotations
@@ -29,6 +42,7 @@ import numpy as np
 
 log = logging.getLogger(__name__)
 
+CODE_METRIC_PROTOCOLS = ("manimatic", "study")
 CODEBERT_HUB_ID = "microsoft/codebert-base"
 CODEBERT_PATH_ENV = "MANIMATIC_CODEBERT_PATH"
 
@@ -300,20 +314,123 @@ def _parses(code: str) -> bool:
     return True
 
 
+# --- the study's AST distance -------------------------------------------------------------------
+
+
+def _study_flat_tree(code: str) -> tuple[list[str], list[list[int]]]:
+    """The study's tree of a program, as pre-order labels and child lists.
+
+    A node per AST node (label: its type name), with children in field order: each AST value or
+    list item becomes a subtree, a non-AST list item a leaf labelled `str(item)`, and any other
+    field value a leaf labelled `"field: value"` (None included).
+
+    Raises:
+        SyntaxError: The code does not parse.
+    """
+    labels: list[str] = []
+    children: list[list[int]] = []
+
+    def leaf(label: str) -> int:
+        labels.append(label)
+        children.append([])
+        return len(labels) - 1
+
+    def visit(node: ast.AST) -> int:
+        index = leaf(type(node).__name__)
+        for name, value in ast.iter_fields(node):
+            if isinstance(value, list):
+                for item in value:
+                    kid = visit(item) if isinstance(item, ast.AST) else leaf(str(item))
+                    children[index].append(kid)
+            elif isinstance(value, ast.AST):
+                children[index].append(visit(value))
+            else:
+                children[index].append(leaf(f"{name}: {value}"))
+        return index
+
+    visit(ast.parse(code))
+    return labels, children
+
+
+def study_ast_distance(ref_code: str, gen_code: str) -> float:
+    """The study's normalised AST distance: edit distance on their tree / the larger node count.
+
+    Raises:
+        SyntaxError: Either program does not parse.
+    """
+    from edist.ted import standard_ted
+
+    a_labels, a_children = _study_flat_tree(gen_code)
+    b_labels, b_children = _study_flat_tree(ref_code)
+    dist = standard_ted(a_labels, a_children, b_labels, b_children)
+    return float(dist / max(len(a_labels), len(b_labels)))
+
+
+def study_ast_tree(code: str) -> Any:
+    """The study's tree as a `zss.Node` (for checking `study_ast_distance` against zss)."""
+    from zss import Node
+
+    labels, children = _study_flat_tree(code)
+    nodes = [Node(label) for label in labels]
+    for index, kids in enumerate(children):
+        for kid in kids:
+            nodes[index].addkid(nodes[kid])
+    return nodes[0]
+
+
+def study_codebert_similarity(embedder: CodeEmbedder, ref_code: str, gen_code: str) -> float:
+    """CodeBERT cosine as the study computes it: one padded batch, mean over every position.
+
+    An embedder that is not a transformers encoder (`HFCodeEmbedder`) has no padding to include,
+    so its own `embed` is used.
+    """
+    if not isinstance(embedder, HFCodeEmbedder):
+        return codebert_similarity(embedder, ref_code, gen_code)
+    import torch
+
+    with torch.inference_mode():
+        enc = embedder.tokenizer(
+            [gen_code, ref_code],
+            return_tensors="pt",
+            padding=True,
+            truncation=True,
+            max_length=embedder.max_length,
+        )
+        pooled = embedder.model(**enc).last_hidden_state.mean(dim=1).double()
+        cosine = torch.cosine_similarity(pooled[0], pooled[1], dim=0).item()
+    return float(np.clip(cosine, -1.0, 1.0))
+
+
 # --- all together -------------------------------------------------------------------------------
 
 
-def code_metrics(ref_code: str, gen_code: str, embedder: CodeEmbedder | None = None) -> CodeMetrics:
+def code_metrics(
+    ref_code: str,
+    gen_code: str,
+    embedder: CodeEmbedder | None = None,
+    protocol: str = "manimatic",
+) -> CodeMetrics:
     """CodeBLEU, CodeBERT, CBB and AST distance of a generation against its reference.
 
     Args:
         ref_code: The reference program.
         gen_code: The generated program.
         embedder: CodeBERT-style embedder; None leaves `codebert` and `cbb` null.
+        protocol: "manimatic" (ours) or "study" (the authors' values: see the module docstring).
 
     Returns:
         The metrics.
+
+    Raises:
+        ValueError: An unknown protocol.
     """
+    if protocol == "study":
+        return _study_code_metrics(ref_code, gen_code, embedder)
+    if protocol != "manimatic":
+        raise ValueError(
+            f"unknown code-metrics protocol {protocol!r}; choose "
+            f"{' or '.join(CODE_METRIC_PROTOCOLS)}."
+        )
     total, components = codebleu_score(ref_code, gen_code)
     codebert = codebert_similarity(embedder, ref_code, gen_code) if embedder else None
     cbb = None if codebert is None else math.sqrt(max(total, 0.0) * max(codebert, 0.0))
@@ -328,3 +445,41 @@ def code_metrics(ref_code: str, gen_code: str, embedder: CodeEmbedder | None = N
         codebleu_components=components,
         ref_syntax_error=not ref_ok,
     )
+
+
+def _study_code_metrics(ref_code: str, gen_code: str, embedder: CodeEmbedder | None) -> CodeMetrics:
+    """`code_metrics` with the study's tree, empty-generation rule and CodeBERT pooling."""
+    codebert = study_codebert_similarity(embedder, ref_code, gen_code) if embedder else None
+    ref_ok = _parses(ref_code)
+    if not gen_code.strip():
+        zeros = {k: 0.0 for k in _COMPONENT_KEYS}
+        return CodeMetrics(
+            codebleu=0.0,
+            codebert=codebert,
+            cbb=None if codebert is None else 0.0,
+            ast_distance=None,
+            syntax_error=True,
+            codebleu_components=zeros,
+            ref_syntax_error=not ref_ok,
+        )
+    total, components = codebleu_score(ref_code, gen_code)
+    cbb = None if codebert is None else math.sqrt(max(total, 0.0) * max(codebert, 0.0))
+    gen_ok = _parses(gen_code)
+    dist = study_ast_distance(ref_code, gen_code) if ref_ok and gen_ok else None
+    return CodeMetrics(
+        codebleu=total,
+        codebert=codebert,
+        cbb=cbb,
+        ast_distance=dist,
+        syntax_error=not gen_ok,
+        codebleu_components=components,
+        ref_syntax_error=not ref_ok,
+    )
+
+
+_COMPONENT_KEYS = (
+    "ngram_match_score",
+    "weighted_ngram_match_score",
+    "syntax_match_score",
+    "dataflow_match_score",
+)

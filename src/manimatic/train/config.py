@@ -31,6 +31,7 @@ TINY_MODEL = "tiny"
 STUDY_MODEL = "Qwen/Qwen3-Coder-30B-A3B-Instruct"
 DEFAULT_LORA_TARGETS = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj")
 FORBIDDEN_SPLITS = ("test",)
+STUDY_RENDER_TIMEOUT = 300.0  # `manimatic.agent.protocol.STUDY_TIMEOUT_S`
 
 
 def _world_size() -> int:
@@ -118,6 +119,22 @@ class _ManimaticFields:
             "GPUs."
         },
     )
+    protocol: str = field(
+        default="manimatic",
+        metadata={
+            "help": "Evaluation protocol of the prompts and rewards: manimatic (ours) or study "
+            "(the study's prompt format, code extraction, code metrics and 300 s render "
+            "timeout; see `manimatic.agent.protocol`)."
+        },
+    )
+    prompts: str | None = field(
+        default=None,
+        metadata={
+            "help": "Prompt templates to train with: a YAML file (system, user, feedback_user, "
+            "doc_user, doc_feedback_user), or study:PATH (the authors' templates from a clone "
+            "of their repository). Default: the protocol's own. Evaluate with the same ones."
+        },
+    )
     tensorboard: bool = field(
         default=True,
         metadata={
@@ -144,6 +161,11 @@ class _ManimaticFields:
                     f"{self.init_adapter!r}: give the adapter in one place only."
                 )
             self.model, self.init_adapter = base, adapter
+        from manimatic.agent.prompts import load_prompts
+        from manimatic.agent.protocol import protocol_from_name
+
+        self.protocol = protocol_from_name(self.protocol).name  # ValueError names the choices
+        load_prompts(self.prompt_spec)  # a bad prompt file fails here, not after model loading
         if self.dataset_split in FORBIDDEN_SPLITS:
             raise ValueError(
                 f"dataset_split {self.dataset_split!r} is the evaluation split: training or "
@@ -179,6 +201,20 @@ class _ManimaticFields:
             self.gradient_accumulation_steps = self.effective_batch_size // per_step
         if self.output_dir is None:  # type: ignore[has-type]
             self.output_dir = os.path.join("runs", f"{kind}-{time.strftime('%Y%m%d-%H%M%S')}")
+
+    @property
+    def prompt_spec(self) -> str:
+        """The `--prompts` value in effect: `prompts`, else the protocol's own template file."""
+        from manimatic.agent.protocol import protocol_from_name
+
+        return self.prompts if self.prompts else protocol_from_name(self.protocol).prompts
+
+    @property
+    def prompt_set(self) -> Any:
+        """The `PromptSet` the examples are built with."""
+        from manimatic.agent.prompts import load_prompts
+
+        return load_prompts(self.prompt_spec)
 
     @property
     def uses_tiny_model(self) -> bool:
@@ -340,11 +376,11 @@ class ManimGRPOConfig(GRPOConfig, _ManimaticFields):
             "help": "Render workers of this process's pool (default: CPU cores / local processes)."
         },
     )
-    render_timeout: float = field(
-        default=60.0,
+    render_timeout: float | None = field(
+        default=None,
         metadata={
-            "help": "Seconds per render; a rollout that runs longer scores R_visual 0. The study's "
-            "evaluation allows 300 s; a step waits for its slowest rollout, so training uses less."
+            "help": "Seconds per render; a rollout that runs longer scores R_visual 0. Default 60 "
+            "(a step waits for its slowest rollout), or the study's 300 with protocol study."
         },
     )
     render_quality: str = field(
@@ -428,6 +464,8 @@ class ManimGRPOConfig(GRPOConfig, _ManimaticFields):
                 f"reward_shaping must be 'study' (the study's reward) or 'staged' (credit for a "
                 f"block, a parse, a preflight and a render first), got {self.reward_shaping!r}."
             )
+        if self.render_timeout is None:
+            self.render_timeout = STUDY_RENDER_TIMEOUT if self.protocol == "study" else 60.0
         if not self.render_timeout > 0:
             raise ValueError(f"render_timeout must be > 0 seconds, got {self.render_timeout}.")
         if self.render_executor != "local" and not self.render_executor.startswith("ray"):

@@ -106,14 +106,17 @@ def split_validation(tasks: list[Any], fraction: float, seed: int) -> tuple[list
     return train, validation
 
 
-def sft_record(task: Any) -> dict[str, Any]:
-    """One SFT example: the agent's prompt messages and the reference answer as completion."""
-    return chat_prompt(task.prompt, task.reference_code).to_dict()
+def sft_record(task: Any, prompts: Any = None) -> dict[str, Any]:
+    """One SFT example: the agent's prompt messages and the reference answer as completion.
+
+    `prompts` is the `PromptSet` (default: manimatic's), as for every record function here.
+    """
+    return chat_prompt(task.prompt, task.reference_code, prompts).to_dict()
 
 
-def grpo_record(task: Any) -> dict[str, Any]:
+def grpo_record(task: Any, prompts: Any = None) -> dict[str, Any]:
     """One GRPO example: the prompt messages plus the columns the rewards read."""
-    record = chat_prompt(task.prompt).to_dict()
+    record = chat_prompt(task.prompt, None, prompts).to_dict()
     record["task_id"] = task.id
     record["reference_code"] = task.reference_code
     return record
@@ -127,13 +130,14 @@ def sft_data(
     seed: int,
     types: list[str] | None = None,
     limit: int | None = None,
+    prompts: Any = None,
 ) -> TrainData:
     """SFT records from a dataset, with a seeded validation slice carved from it."""
     taskset = load_tasks(spec, split, types, limit)
     train, validation = split_validation(taskset.tasks, validation_fraction, seed)
     return TrainData(
-        train=[sft_record(t) for t in train],
-        validation=[sft_record(t) for t in validation],
+        train=[sft_record(t, prompts) for t in train],
+        validation=[sft_record(t, prompts) for t in validation],
         source=taskset.source,
         content_hash=taskset.content_hash(),
         train_ids=[t.id for t in train],
@@ -150,6 +154,7 @@ def grpo_data(
     limit: int | None = None,
     tokenizer: Any = None,
     max_prompt_length: int | None = None,
+    prompts: Any = None,
 ) -> TrainData:
     """GRPO records; tasks whose chat prompt exceeds `max_prompt_length` tokens are dropped.
 
@@ -160,6 +165,7 @@ def grpo_data(
         limit: First N tasks only.
         tokenizer: The policy's tokenizer (needed only with `max_prompt_length`).
         max_prompt_length: Longest prompt in tokens, chat template included; None keeps all.
+        prompts: The `PromptSet` (default: manimatic's).
 
     Raises:
         ValueError: Every task was dropped.
@@ -167,7 +173,7 @@ def grpo_data(
     taskset = load_tasks(spec, split, types, limit)
     records, ids, dropped = [], [], {}
     for task in taskset.tasks:
-        record = grpo_record(task)
+        record = grpo_record(task, prompts)
         if max_prompt_length is not None and tokenizer is not None:
             n = prompt_tokens(tokenizer, record["prompt"])
             if n > max_prompt_length:

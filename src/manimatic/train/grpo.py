@@ -103,6 +103,7 @@ def build_reward(
         quality=config.render_quality,
         code_embedder=code_embedder,
         image_embedder=image_embedder,
+        protocol=config.protocol,
     )
     if config.reward_shaping == "staged":
         from manimatic.train.reward_staged import StagedReward
@@ -133,6 +134,7 @@ def build_grpo_trainer(
         limit=config.dataset_limit,
         tokenizer=policy.tokenizer,
         max_prompt_length=config.max_prompt_length,
+        prompts=config.prompt_set,
     )
     trainer = GRPOTrainer(
         model=policy.model,
@@ -217,6 +219,8 @@ def run_grpo(
                     "code_embedder": getattr(code_emb, "name", None),
                     "render_workers": getattr(pool, "size", None),
                     "render_timeout": config.render_timeout,
+                    "protocol": config.protocol,
+                    "prompts": config.prompt_spec,
                 },
             )
             trainer.train(resume_from_checkpoint=config.resume_from_checkpoint)

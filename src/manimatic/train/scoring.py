@@ -28,7 +28,6 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
-from manimatic.agent.extract import extract_code
 from manimatic.render import RenderPool, RenderResult
 
 log = logging.getLogger(__name__)
@@ -114,6 +113,8 @@ class RolloutScorer:
         code_embedder: CodeBERT-style embedder for CBB; None gives R_code = CodeBLEU.
         image_embedder: CLIP-style embedder for VS's semantic term; None gives VS = SSIM term.
         threads: Threads that load frames and compute the visual metric (default: pool size).
+        protocol: "manimatic" or "study" (`agent.protocol`): the code extraction, the static
+            preflight before rendering, and the CodeBERT pooling of R_code.
     """
 
     def __init__(
@@ -126,10 +127,14 @@ class RolloutScorer:
         code_embedder: Any = None,
         image_embedder: Any = None,
         threads: int | None = None,
+        protocol: Any = None,
     ) -> None:
+        from manimatic.agent.protocol import protocol_from_name
+
         if visual not in ("vs", "fidelity"):
             raise ValueError(f"visual must be 'vs' or 'fidelity', got {visual!r}")
         self.pool = pool
+        self.protocol = protocol_from_name(protocol)
         self.visual = visual
         self.render_timeout = render_timeout
         self.quality = quality
@@ -188,6 +193,7 @@ class RolloutScorer:
             timeout=self.render_timeout,
             quality=self.quality,
             trace=self.visual == "fidelity",
+            preflight=self.protocol.preflight,
         )
 
     def _ensure_references(
@@ -218,7 +224,7 @@ class RolloutScorer:
     def _score(self, texts: list[str], references: list[str]) -> list[RolloutScore]:
         from manimatic.train.reward_format import format_score
 
-        extractions = [extract_code(t) for t in texts]
+        extractions = [self.protocol.extract(t) for t in texts]
         codes = [e.code if e.found and e.code.strip() else "" for e in extractions]
         # Everything that renders is submitted before any waiting: rollouts and new references.
         new_refs = {}
@@ -276,13 +282,19 @@ class RolloutScorer:
         """
         if not code:
             return 0.0
-        from manimatic.metrics.code import codebert_similarity, codebleu_score
+        from manimatic.metrics.code import (
+            codebert_similarity,
+            codebleu_score,
+            study_codebert_similarity,
+        )
 
+        study = self.protocol.code_metrics == "study"
+        similarity = study_codebert_similarity if study else codebert_similarity
         try:
             bleu, _ = codebleu_score(reference, code)
             if self.code_embedder is None:
                 return float(bleu)
-            bert = codebert_similarity(self.code_embedder, reference, code)
+            bert = similarity(self.code_embedder, reference, code)
         except Exception as exc:  # a metric bug must not stop training: score 0, say so once
             self._metric_error("code", exc)
             return 0.0

@@ -48,6 +48,7 @@ def build_sft_trainer(
         seed=config.seed,
         types=config.dataset_types,
         limit=config.dataset_limit,
+        prompts=config.prompt_set,
     )
     policy = load_policy(config, base_model)
     trainer = SFTTrainer(
