@@ -42,6 +42,7 @@ from manimatic.bench.report_tables import (
 )
 from manimatic.bench.store import RunRecord, Store, StoreError, now_iso
 from manimatic.metrics.correlation import correlate
+from manimatic.scoring import pick_main
 
 MAX_FRAMES = 12
 THUMB_WIDTH = 240
@@ -404,8 +405,8 @@ def _natural_key(text: str) -> list[Any]:
 def _first_output(result: Any) -> str | None:
     if not isinstance(result, dict) or not result.get("ok"):
         return None
-    outputs = result.get("outputs") or []
-    return str(outputs[0]) if outputs else None
+    chosen, _ = pick_main([str(p) for p in result.get("outputs") or []])
+    return chosen
 
 
 def _strip(result: Any, strips: dict[str, FrameStrip], frames: int) -> FrameStrip:
