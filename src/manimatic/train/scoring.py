@@ -41,6 +41,8 @@ from manimatic.scoring import (
     main_output,
     visual_scores,
 )
+from manimatic.train.completions import completion_text
+from manimatic.train.reward_format import format_score
 
 log = logging.getLogger(__name__)
 
@@ -95,19 +97,6 @@ class RolloutScore:
     def to_dict(self) -> dict[str, Any]:
         """Plain-dict form (logs, tests)."""
         return asdict(self)
-
-
-def completion_text(completion: Any) -> str:
-    """The text of a TRL completion: a string, or a conversational list of messages."""
-    if isinstance(completion, str):
-        return completion
-    if isinstance(completion, dict):
-        return str(completion.get("content") or "")
-    if isinstance(completion, Sequence):
-        return "".join(
-            str(m.get("content") or "") if isinstance(m, dict) else str(m) for m in completion
-        )
-    return "" if completion is None else str(completion)
 
 
 def _digest(text: str) -> str:
@@ -234,8 +223,6 @@ class RolloutScorer:
         return ReferenceRender(True, frames=frames, trace=trace)
 
     def _score(self, texts: list[str], references: list[str]) -> list[RolloutScore]:
-        from manimatic.train.reward_format import format_score
-
         extractions = [extract_code(t) for t in texts]
         codes = [e.code if e.found and has_code(e.code) else "" for e in extractions]
         # Everything that renders is submitted before any waiting: rollouts and new references.
