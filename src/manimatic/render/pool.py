@@ -425,7 +425,7 @@ def _preflight(request: RenderRequest) -> RenderResult | None:
     """A failed static check as a RenderResult (stage `preflight`), or None to go on."""
     # Imported here, not at the top: the preflight imports the render package, whose __init__
     # imports this module. An import failure is a bug and surfaces (no silent unchecked render).
-    from manimatic.render.preflight import FINDING_CATEGORY, check_code
+    from manimatic.render.preflight import check_code
 
     report = check_code(request.code, request.file)
     if report.ok:
@@ -433,17 +433,10 @@ def _preflight(request: RenderRequest) -> RenderResult | None:
     finding = report.findings[0]
     lines = request.code.splitlines()
     excerpt = lines[finding.line - 1] if finding.line and 0 < finding.line <= len(lines) else None
-    type_by_code = {
-        "syntax": "SyntaxError",
-        "no_scene": "NoSceneError",
-        "unknown_attribute": "AttributeError",
-        "unknown_kwarg": "TypeError",
-        "manimgl_import": "ImportError",
-    }
     return RenderResult.failure(
         "preflight",
-        FINDING_CATEGORY.get(finding.code, "other_runtime"),
-        type_by_code.get(finding.code, "NameError"),
+        finding.category,
+        finding.error_type,  # what the runtime would raise: NameError, AttributeError...
         finding.message,
         file=request.file,
         scenes=report.scenes,
