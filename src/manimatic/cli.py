@@ -41,8 +41,9 @@ def _root(
     """Text to Manim CE code and video, with the renderer in the loop."""
 
 
-# Command modules, each with `register(app)`. Listed here so a missing optional dependency in one
-# command never breaks the others.
+# Command modules, each with `register(app)`. Each imports its heavy optional dependencies
+# (torch, trl, ray...) inside the command, so a missing extra breaks only the command that needs
+# it, with an install hint; a command module that fails to import is a bug and says so.
 COMMAND_MODULES = (
     "render",
     "check",
@@ -59,13 +60,7 @@ COMMAND_MODULES = (
 
 def _register_commands() -> None:
     for name in COMMAND_MODULES:
-        try:
-            module = importlib.import_module(f"manimatic.commands.{name}")
-        except ModuleNotFoundError as exc:
-            if exc.name and exc.name.startswith("manimatic.commands"):
-                continue  # command not built yet
-            raise
-        module.register(app)
+        importlib.import_module(f"manimatic.commands.{name}").register(app)
 
 
 _register_commands()

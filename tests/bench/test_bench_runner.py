@@ -211,6 +211,13 @@ def test_embedders_flow_into_the_rows(tasks_file, render_pool, db_path, tmp_path
     assert row["semantic_term"] == pytest.approx(1.0) and row["vs"] == pytest.approx(1.0)
     assert row["codebert"] == pytest.approx(1.0) and row["cbb"] == pytest.approx(1.0)
     assert run.options["image_embedder"] and run.options["code_embedder"]
+    # The embedders are part of the run's identity: without them it is another run, so SSIM-only
+    # rows never join the SSIM x CLIP ones under one mean VS.
+    assert run.identity["embedders"]["image"] == run.options["image_embedder"]
+    plain = run_bench(str(dataset), "reference", db=db_path, pool=render_pool, **NO_EMBEDDERS)
+    assert plain.run_id != summary.run_id and not plain.resumed
+    # Each row keeps its task's prompt (the report reads it from there).
+    assert row["prompt"] == "Draw what a shows."
 
 
 def test_score_cache_serves_the_same_scores(render_pool, tmp_path) -> None:
@@ -232,3 +239,31 @@ def test_score_cache_serves_the_same_scores(render_pool, tmp_path) -> None:
         scene(CIRCLE, "cache"), circle, scene(CIRCLE, "cache"), circle
     )
     assert cache.hits == 1 and other["vs"] == pytest.approx(1.0)  # another pair: computed
+
+
+def test_a_bug_stops_the_run_as_a_bug_not_an_infra_error(
+    tasks_file, render_pool, db_path, monkeypatch
+):
+    """A bug is not counted as an infrastructure error (it would leave RSR's denominator) nor as
+    a failed answer: the task stores nothing, the traceback is logged, the run says so."""
+    from manimatic.bench import BenchBug
+
+    dataset = tasks_file({"a": CIRCLE, "b": SQUARE})
+
+    def broken(self, *args, **kwargs):
+        raise ZeroDivisionError("a bug in scoring")
+
+    monkeypatch.setattr(Scorer, "score", broken)
+    with pytest.raises(BenchBug, match="bug in manimatic.*ZeroDivisionError") as info:
+        run_bench(
+            str(dataset), "reference", db=db_path, pool=render_pool, workers=1, **NO_EMBEDDERS
+        )
+    assert isinstance(info.value.__cause__, ZeroDivisionError)
+    log = Path(info.value.log).read_text()
+    assert "Traceback" in log and "a bug in scoring" in log
+    with Store(db_path) as store:
+        (run,) = store.runs()
+        assert run.status == "failed" and store.results(run.id) == []
+    monkeypatch.undo()  # fixed: the same command resumes and does every task
+    summary = run_bench(str(dataset), "reference", db=db_path, pool=render_pool, **NO_EMBEDDERS)
+    assert summary.resumed and summary.done == 2 and summary.infra_errors == 0

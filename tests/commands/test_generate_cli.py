@@ -346,6 +346,8 @@ def test_missing_key_and_base_url_sources_are_named(no_key_env, monkeypatch) -> 
     monkeypatch.delenv("OLLAMA_HOST")
     backend = get_backend("ollama:m")
     assert "Ollama's default" in backend._base_url_source
+
+
 def test_protocol_and_prompts_flags(tmp_path: Path) -> None:
     # The study's extraction takes no ```py fence: under --protocol study this reply has no code.
     script = write_script(tmp_path / "replies.jsonl", ["```py\n" + GOOD + "```"] * 2)

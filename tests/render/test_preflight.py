@@ -105,6 +105,7 @@ def test_report_to_dict_shape():
             "message": "name 'ShowCreation' is not defined: ShowCreation is not in Manim CE "
             f"{manim_namespace().version}",
             "suggestion": "use Create (ShowCreation was renamed Create in Manim CE.)",
+            "error_type": "NameError",
         }
     ]
 
@@ -191,6 +192,46 @@ def test_legacy_api(body: str, expected: str):
     findings = check(scene(body)).findings
     assert findings and {f.code for f in findings} == {"legacy_api"}
     assert findings[0].suggestion.startswith(expected)
+
+
+@pytest.mark.parametrize(
+    ("body", "error_type", "category", "message"),
+    [
+        (
+            "self.play(ShowCreation(Circle()))",
+            "NameError",
+            "name",
+            "name 'ShowCreation' is not defined: ShowCreation is not in Manim CE",
+        ),
+        (
+            "ax = Axes()\ng = ax.get_graph(lambda x: x)",
+            "AttributeError",
+            "attribute",
+            "'Axes' object has no attribute 'get_graph'",
+        ),
+        (
+            "ax = Axes(x_min=0, x_max=4)",
+            "TypeError",
+            "type",
+            "Axes() got an unexpected keyword argument 'x_min'",
+        ),
+    ],
+)
+def test_a_legacy_finding_reports_the_error_the_runtime_would_raise(
+    body: str, error_type: str, category: str, message: str, render_pool
+):
+    """A removed name, method and keyword fail differently at run time; the preflight says so."""
+    finding = check(scene(body)).findings[0]
+    assert (finding.code, finding.error_type, finding.category) == (
+        "legacy_api",
+        error_type,
+        category,
+    )
+    assert finding.message.startswith(message)
+    result = render_pool.render(scene(body))  # the pool's preflight failure carries the same
+    assert result.stage == "preflight"
+    assert (result.error.type, result.error.category) == (error_type, category)
+    assert result.error.message.startswith(message)
 
 
 def test_legacy_import_from_manim_and_module_attribute():

@@ -151,3 +151,35 @@ def test_model_not_set_says_which_flag_to_give():
     assert isinstance(res.exception, UserError), res.output
     text = str(res.exception)
     assert "model is not set: pass --model" in text and "(model:" not in text
+
+
+def test_bad_training_input_is_one_line_and_a_bug_surfaces(tmp_path, monkeypatch):
+    """TrainError (bad input) becomes one line; any other exception surfaces as the bug it is,
+    with its traceback in OUTPUT_DIR/error.log and run.json pointing there."""
+    from typer.testing import CliRunner
+
+    from manimatic.commands._common import UserError
+    from manimatic.train import sft as sft_module
+
+    out = tmp_path / "run"
+    base = ["train", "sft", "--model", "tiny", "--output-dir", str(out), *CPU]
+    missing = tmp_path / "none.jsonl"
+    res = CliRunner().invoke(app, [*base, "--dataset", str(missing)])
+    assert isinstance(res.exception, UserError), res.output
+    assert "none.jsonl" in str(res.exception) and "error.log" not in str(res.exception)
+
+    def broken(*args, **kwargs):
+        from manimatic.train.runlog import RunRecorder
+
+        recorder = RunRecorder(args[0], "sft")
+        recorder.start()
+        with recorder.running():
+            raise ValueError("a deep bug")  # a plain ValueError is not bad input
+
+    monkeypatch.setattr(sft_module, "run_sft", broken)
+    res = CliRunner().invoke(app, [*base, "--dataset", str(missing)])
+    assert isinstance(res.exception, ValueError) and not isinstance(res.exception, UserError)
+    record = json.loads((out / "run.json").read_text())
+    assert record["status"] == "failed" and record["error"] == "ValueError: a deep bug"
+    log = Path(record["error_log"]).read_text()
+    assert "Traceback" in log and "a deep bug" in log

@@ -64,6 +64,9 @@ def test_grpo_steps_with_real_renders(tmp_path, two_tasks, render_pool):
     assert record["status"] == "completed" and record["kind"] == "grpo"
     assert record["reward"]["weights"] == {"code": 0.2, "visual": 0.8, "render": 0.0, "format": 0.0}
     assert record["reward"]["r_code"] == "codebleu"  # no CodeBERT here, and the run says so
+    # Metric failures are recorded in the run record (none here: every metric ran).
+    assert record["result"]["metrics"]["metric_errors"] == 0
+    assert record["result"]["metrics"]["metric_failures"] == []
     assert any("CodeBLEU" in n for n in result.notes)
 
     backend = get_backend(result.model_spec, device="cpu")

@@ -41,6 +41,7 @@ from manimatic.agent.transcript import Round, Transcript, now_iso
 from manimatic.llm import Backend, GenerationOptions, Message, get_backend
 from manimatic.render import OUTPUT_FORMATS, RenderPool, RenderResult, default_pool
 from manimatic.render.quality import check_quality
+from manimatic.scoring import main_output
 
 MAX_CODE_BYTES = 200_000  # a generated scene is a few KB; 200 KB is a runaway reply
 CODE_FILE_NAME = "scene.py"
@@ -451,9 +452,5 @@ def _error_text(result: RenderResult) -> str | None:
 
 
 def _video(result: RenderResult) -> str | None:
-    """The main output: the first video, else the first image."""
-    for suffix in (".mp4", ".mov", ".webm", ".gif"):
-        for path in result.outputs:
-            if path.lower().endswith(suffix):
-                return path
-    return result.outputs[0] if result.outputs else None
+    """The main output (the scoring core's rule: the first video, else the first image)."""
+    return main_output(result)[0]

@@ -10,37 +10,24 @@ from __future__ import annotations
 
 import json
 import os
-import platform
 import tempfile
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from manimatic import provenance
 from manimatic.agent.extract import Extraction
 from manimatic.render import RenderResult
 
 FORMAT_VERSION = 1
+now_iso = provenance.utc_now  # the one clock of every record: UTC
 STATUSES = ("running", "success", "failed", "error")
 ROUND_KINDS = ("initial", "doc_pass", "feedback")
 
 
-def now_iso() -> str:
-    """The current UTC time, ISO 8601 with seconds."""
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
-
-
 def versions() -> dict[str, str | None]:
-    """Versions that change what a run produces: manimatic, manim, Python."""
-    from importlib import metadata
-
-    from manimatic import __version__
-
-    try:
-        manim_version: str | None = metadata.version("manim")
-    except metadata.PackageNotFoundError:
-        manim_version = None
-    return {"manimatic": __version__, "manim": manim_version, "python": platform.python_version()}
+    """Versions that change what a run produces: manimatic, manim, Python (`provenance`)."""
+    return provenance.versions()
 
 
 @dataclass

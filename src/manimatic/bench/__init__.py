@@ -30,6 +30,7 @@ from manimatic.bench.datasets import (
 _LAZY = {
     "run_bench": "manimatic.bench.runner",
     "RunInterrupted": "manimatic.bench.runner",
+    "BenchBug": "manimatic.bench.runner",
     "Condition": "manimatic.bench.condition",
     "BenchConfig": "manimatic.bench.condition",
     "RunSummary": "manimatic.bench.analysis",

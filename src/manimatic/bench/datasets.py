@@ -513,9 +513,7 @@ def _filter_types(taskset: TaskSet, types: list[str]) -> TaskSet:
         raise DatasetError(
             f"unknown task type(s) {', '.join(unknown)} in {taskset.source}; types: {choices}."
         )
-    taskset.tasks = [
-        t for t in taskset.tasks if {name.lower() for name in _task_types(t)} & wanted
-    ]
+    taskset.tasks = [t for t in taskset.tasks if {name.lower() for name in _task_types(t)} & wanted]
     return taskset
 
 

@@ -1,55 +1,10 @@
-"""Where a run ran (versions, git state, embedders), for its record; and its progress bar."""
+"""A run's embedders (resolved once, named in its identity) and its progress bar.
+
+Versions, git state and time are `manimatic.provenance`'s."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
-from importlib import metadata
-from pathlib import Path
 from typing import Any
-
-
-def versions() -> dict[str, str | None]:
-    """Versions that change results: manimatic, manim, torch (read, not imported), Python."""
-    from manimatic import __version__
-
-    def version(name: str) -> str | None:
-        try:
-            return metadata.version(name)
-        except metadata.PackageNotFoundError:
-            return None
-
-    return {
-        "manimatic": __version__,
-        "manim": version("manim"),
-        "torch": version("torch"),
-        "python": sys.version.split()[0],
-    }
-
-
-def git_state() -> tuple[str | None, bool | None]:
-    """(commit, dirty) of the checkout manimatic runs from; (None, None) outside git.
-
-    Dirty means tracked files differ from the commit (untracked files are not counted).
-    """
-    here = Path(__file__).resolve().parent
-    try:
-        commit = subprocess.run(
-            ["git", "rev-parse", "HEAD"], cwd=here, capture_output=True, text=True, timeout=10
-        )
-        if commit.returncode != 0:
-            return None, None
-        status = subprocess.run(
-            ["git", "status", "--porcelain", "--untracked-files=no"],
-            cwd=here,
-            capture_output=True,
-            text=True,
-            timeout=30,
-        )
-    except (OSError, subprocess.TimeoutExpired):
-        return None, None
-    dirty = bool(status.stdout.strip()) if status.returncode == 0 else None
-    return commit.stdout.strip() or None, dirty
 
 
 def resolve_embedder(choice: Any, kind: str) -> Any:
@@ -76,6 +31,7 @@ class ProgressBar:
     """A rich progress bar on stderr: tasks done, renders ok, infrastructure errors."""
 
     def __init__(self, total: int, run_id: str) -> None:
+        from rich.console import Console
         from rich.progress import (
             BarColumn,
             MofNCompleteColumn,
@@ -85,10 +41,9 @@ class ProgressBar:
             TimeRemainingColumn,
         )
 
-        from manimatic.commands._common import console_err
-
         self.ok = 0
         self.infra = 0
+        self._console = Console(stderr=True)  # the library does not reach into the CLI
         self._progress = Progress(
             TextColumn("[bold]{task.description}"),
             BarColumn(),
@@ -96,9 +51,8 @@ class ProgressBar:
             TextColumn("{task.fields[status]}"),
             TimeElapsedColumn(),
             TimeRemainingColumn(),
-            console=console_err,
+            console=self._console,
         )
-        self._console = console_err
         self._progress.start()
         self._task = self._progress.add_task(f"run {run_id}", total=total, status="")
 

@@ -81,4 +81,13 @@ MIGRATIONS: list[tuple[int, str, str]] = [
         CREATE INDEX results_code ON results (code_hash);
         """,
     ),
+    (
+        2,
+        "each result keeps its task's prompt",
+        # Why: the report had to find a task's description in agent transcripts or by re-reading
+        # the dataset (impossible for a hub dataset offline, or one that changed since).
+        """
+        ALTER TABLE results ADD COLUMN prompt TEXT;
+        """,
+    ),
 ]

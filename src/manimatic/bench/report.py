@@ -18,129 +18,50 @@ from the renders, except the thumbnails:
   render shows its error instead; a file that is gone is a note), the prompt, the metrics and the
   generated code.
 
-Tables are built once as `TableModel`s and rendered to both HTML (`report_html`) and Markdown, so
-the two files cannot disagree.
+Tables are built once as `TableModel`s and rendered to both HTML (`report_html`) and Markdown
+(`report_markdown`), so the two files cannot disagree. The data is `report_model`'s; the per-task
+section is `report_tasks`'.
 """
 
 from __future__ import annotations
 
-import re
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from manimatic.bench.analysis import summarize
-from manimatic.bench.report_plots import FrameStrip, all_plots, frame_strip
-from manimatic.bench.report_tables import (
-    Condition,
-    TableModel,
-    condition_tables,
-    render_markdown_table,
-    task_metrics,
+from manimatic.bench.report_html import render_html
+from manimatic.bench.report_markdown import render_markdown
+from manimatic.bench.report_model import (
+    FILES_DIR,
+    HTML_NAME,
+    MARKDOWN_NAME,
+    MAX_FRAMES,
+    THUMB_WIDTH,
+    Report,
+    ReportError,
+    ReportFiles,
+    TaskEntry,
+    TaskView,
 )
+from manimatic.bench.report_plots import all_plots
+from manimatic.bench.report_tables import Condition, condition_tables
+from manimatic.bench.report_tasks import task_views
 from manimatic.bench.store import RunRecord, Store, StoreError, now_iso
 from manimatic.metrics.correlation import correlate
 
-MAX_FRAMES = 12
-THUMB_WIDTH = 240
-FILES_DIR = "report_files"
-HTML_NAME = "report.html"
-MARKDOWN_NAME = "report.md"
-
-
-class ReportError(ValueError):
-    """The report cannot be made (unknown run, run without results, bad argument)."""
-
-
-@dataclass
-class TaskEntry:
-    """One condition's answer to one task.
-
-    Attributes:
-        condition: The condition's name.
-        row: The stored result row (heavy columns included).
-        strip: Frames of the generated render.
-        metrics: (label, text) pairs: VS, fidelity, CBB, CodeBLEU, attempts.
-        error: "stage / category: message" of a failed render or infrastructure error.
-        attempts: One line per render attempt of a RITL transcript ("2: ok", "1: name: ...").
-    """
-
-    condition: str
-    row: dict[str, Any]
-    strip: FrameStrip
-    metrics: list[tuple[str, str]] = field(default_factory=list)
-    error: str | None = None
-    attempts: list[str] = field(default_factory=list)
-
-
-@dataclass
-class TaskView:
-    """Everything the report shows about one task.
-
-    Attributes:
-        task_id: The task.
-        type: Its Type tag (Basic, Intermediate, Advanced) when it has one.
-        prompt: The description the model got (None when no record holds it).
-        reference: Frames of the reference render.
-        reference_error: Why the reference did not render, if it did not.
-        entries: One per condition that has a result for the task.
-    """
-
-    task_id: str
-    type: str | None
-    prompt: str | None
-    reference: FrameStrip
-    reference_error: str | None
-    entries: list[TaskEntry]
-
-
-@dataclass
-class Report:
-    """A report, ready to be written (see `write_report`).
-
-    Attributes:
-        db: The database it was read from.
-        created: When it was made (UTC, ISO 8601).
-        conditions: One per run, in the order given.
-        types: The Type groups, Basic / Intermediate / Advanced first.
-        tables: Named tables (summary, per_type, correlation, failures, runs).
-        plots: Named PNG plots (metrics, correlation, rounds); a plot with no data is absent.
-        tasks: The per-task views, by task id.
-        frames: Frames shown per render.
-        notes: What a reader must know to read the numbers (VS basis, CBB null, ...).
-    """
-
-    db: str
-    created: str
-    conditions: list[Condition]
-    types: list[str]
-    tables: dict[str, TableModel]
-    plots: dict[str, bytes]
-    tasks: list[TaskView]
-    frames: int
-    notes: list[str] = field(default_factory=list)
-
-    def summary(self) -> list[dict[str, Any]]:
-        """The runs' summaries, as `--json` prints them."""
-        return [c.summary() for c in self.conditions]
-
-
-@dataclass
-class ReportFiles:
-    """What `write_report` wrote.
-
-    Attributes:
-        html: The self-contained HTML file.
-        markdown: The Markdown file.
-        images: PNG files written next to the Markdown (in `report_files/`).
-    """
-
-    html: Path
-    markdown: Path
-    images: list[Path]
-
+__all__ = [
+    "MAX_FRAMES",
+    "THUMB_WIDTH",
+    "Report",
+    "ReportError",
+    "ReportFiles",
+    "TaskEntry",
+    "TaskView",
+    "build_report",
+    "display_model",
+    "render_markdown",
+    "write_report",
+]
 
 # --- building -------------------------------------------------------------------------------------
 
@@ -192,7 +113,7 @@ def build_report(
         conditions.append(_condition(record, name, rows))
     types = _type_order(conditions)
     notes = _notes(conditions)
-    tasks = _task_views(conditions, frames, thumb_width, workers, notes)
+    tasks = task_views(conditions, frames, thumb_width, workers, notes)
     return Report(
         db=str(store.path.resolve()),
         created=now_iso(),
@@ -358,160 +279,6 @@ def _notes(conditions: list[Condition]) -> list[str]:
     return notes
 
 
-# --- per task -------------------------------------------------------------------------------------
-
-
-def _task_views(
-    conditions: list[Condition], frames: int, width: int, workers: int, notes: list[str]
-) -> list[TaskView]:
-    by_task: dict[str, list[tuple[Condition, dict[str, Any]]]] = {}
-    for c in conditions:
-        for r in c.rows:
-            by_task.setdefault(r["task_id"], []).append((c, r))
-    prompts = _prompts(conditions)
-    # Decode each output file once: identical renders share a cache path across runs.
-    paths = {
-        p
-        for pairs in by_task.values()
-        for _, r in pairs
-        for rr in (r.get("render_result"), r.get("ref_render_result"))
-        if (p := _first_output(rr)) is not None
-    }
-    strips: dict[str, FrameStrip] = {}
-    if frames:
-        with ThreadPoolExecutor(max(1, workers)) as pool:
-            done = pool.map(lambda p: frame_strip(p, frames, width), sorted(paths))
-            strips = dict(zip(sorted(paths), done, strict=True))
-    missing = sum(1 for s in strips.values() if s.missing)
-    if missing:
-        notes.append(
-            f"{missing} render file(s) no longer exist (the render cache was cleaned?): those "
-            "frames are not shown; running the same `bench run` again does not re-render stored "
-            "tasks, a new --label does."
-        )
-    views = []
-    for task_id in sorted(by_task, key=_natural_key):
-        pairs = by_task[task_id]
-        ref_row = next((r for _, r in pairs if r.get("ref_render_result")), pairs[0][1])
-        tags = ref_row.get("tags") if isinstance(ref_row.get("tags"), dict) else {}
-        ref_result = ref_row.get("ref_render_result")
-        views.append(
-            TaskView(
-                task_id=task_id,
-                type=tags.get("type"),
-                prompt=prompts.get(task_id),
-                reference=_strip(ref_result, strips, frames),
-                reference_error=(
-                    _render_error(ref_result) if ref_row.get("ref_ok") is False else None
-                ),
-                entries=[
-                    TaskEntry(
-                        condition=c.name,
-                        row=r,
-                        strip=_strip(r.get("render_result"), strips, frames),
-                        metrics=task_metrics(r, c.cbb_available),
-                        error=_row_error(r),
-                        attempts=_attempts(r.get("transcript")),
-                    )
-                    for c, r in pairs
-                ],
-            )
-        )
-    return views
-
-
-def _natural_key(text: str) -> list[Any]:
-    """Sort "task2" before "task10"."""
-    return [(0, int(p), "") if p.isdigit() else (1, 0, p) for p in re.split(r"(\d+)", text) if p]
-
-
-def _first_output(result: Any) -> str | None:
-    if not isinstance(result, dict) or not result.get("ok"):
-        return None
-    outputs = result.get("outputs") or []
-    return str(outputs[0]) if outputs else None
-
-
-def _strip(result: Any, strips: dict[str, FrameStrip], frames: int) -> FrameStrip:
-    if not frames:
-        return FrameStrip(note="frames not shown (--frames 0)")
-    if not isinstance(result, dict):
-        return FrameStrip(note="no render recorded")
-    if not result.get("ok"):
-        return FrameStrip(note="the render failed: no frames")
-    path = _first_output(result)
-    if path is None:
-        return FrameStrip(note="the render recorded no output file")
-    strip = strips[path]
-    extra = len(result.get("outputs") or []) - 1
-    if extra > 0 and strip.png is not None:
-        return replace(strip, note=f"first scene shown; {extra} more not shown")
-    return strip
-
-
-def _render_error(result: Any) -> str:
-    if not isinstance(result, dict):
-        return "no render recorded"
-    err = result.get("error") or {}
-    head = " / ".join(str(p) for p in (result.get("stage"), err.get("category")) if p)
-    return f"{head or 'failed'}: {err.get('message') or 'no message'}"
-
-
-def _row_error(row: dict[str, Any]) -> str | None:
-    if row.get("ok"):
-        return None
-    if row.get("infra_error"):
-        return f"infrastructure error, not scored ({row.get('error_stage')}): " + str(
-            row.get("error_message") or ""
-        )
-    head = " / ".join(str(p) for p in (row.get("error_stage"), row.get("error_category")) if p)
-    return f"{head or 'failed'}: {row.get('error_message') or 'no message'}"
-
-
-def _attempts(transcript: Any) -> list[str]:
-    """Per render attempt of an agent transcript: ok, or the error category and message."""
-    if not isinstance(transcript, dict):
-        return []
-    lines = []
-    for rnd in transcript.get("rounds") or []:
-        result = rnd.get("result") if isinstance(rnd, dict) else None
-        if not isinstance(result, dict):
-            continue
-        attempt = rnd.get("attempt", len(lines) + 1)
-        if result.get("ok"):
-            lines.append(f"attempt {attempt}: rendered")
-        else:
-            lines.append(f"attempt {attempt}: {_render_error(result)[:300]}")
-    return lines if len(lines) > 1 else []
-
-
-def _prompts(conditions: list[Condition]) -> dict[str, str]:
-    """Task descriptions: from agent transcripts, else from the run's dataset when it is a local
-    file whose task still hashes the same (a hub dataset is not fetched: no network here)."""
-    from manimatic.bench.datasets import DatasetError, load_dataset
-
-    prompts: dict[str, str] = {}
-    for c in conditions:
-        for r in c.rows:
-            t = r.get("transcript")
-            if isinstance(t, dict) and isinstance(t.get("description"), str):
-                prompts.setdefault(r["task_id"], t["description"])
-    for c in conditions:
-        wanted = {r["task_id"]: r.get("task_hash") for r in c.rows if r["task_id"] not in prompts}
-        spec = c.run.dataset_spec
-        if not wanted or not spec or not Path(spec).exists():
-            continue
-        try:
-            tasks = load_dataset(spec, split=c.run.dataset_split).by_id()
-        except (DatasetError, OSError):
-            continue
-        for task_id, task_hash in wanted.items():
-            task = tasks.get(task_id)
-            if task is not None and task.content_hash() == task_hash:
-                prompts[task_id] = task.prompt
-    return prompts
-
-
 # --- writing --------------------------------------------------------------------------------------
 
 
@@ -525,8 +292,6 @@ def write_report(report: Report, out_dir: str | Path) -> ReportFiles:
     Returns:
         The paths written.
     """
-    from manimatic.bench.report_html import render_html
-
     out = Path(out_dir).expanduser()
     files = out / FILES_DIR
     files.mkdir(parents=True, exist_ok=True)
@@ -545,70 +310,3 @@ def write_report(report: Report, out_dir: str | Path) -> ReportFiles:
     md_path = out / MARKDOWN_NAME
     md_path.write_text(render_markdown(report, save), encoding="utf-8")
     return ReportFiles(html=html_path, markdown=md_path, images=images)
-
-
-def render_markdown(report: Report, save: Callable[[str, bytes], str]) -> str:
-    """The report as Markdown; `save(name, png)` stores an image and returns its relative link."""
-    out = [
-        "# manimatic benchmark report",
-        "",
-        f"{len(report.conditions)} run(s) from `{report.db}`, made {report.created}.",
-        "",
-    ]
-    if report.notes:
-        out += ["**Read the numbers with these notes:**", ""]
-        out += [f"- {n}" for n in report.notes] + [""]
-    for key in ("summary", "intervals", "paired", "per_type", "failures"):
-        out += render_markdown_table(report.tables[key]) + [""]
-    out += ["## Plots", ""]
-    for key, title in PLOT_TITLES.items():
-        if key in report.plots:
-            out += [f"![{title}]({save(f'plot-{key}.png', report.plots[key])})", ""]
-    out += render_markdown_table(report.tables["correlation"]) + [""]
-    out += render_markdown_table(report.tables["runs"]) + [""]
-    out += ["## Tasks", ""]
-    for i, task in enumerate(report.tasks):
-        out += _markdown_task(task, i, save)
-    return "\n".join(out) + "\n"
-
-
-PLOT_TITLES = {
-    "metrics": "Metrics per condition",
-    "correlation": "Code vs visual metrics per condition",
-    "rounds": "Render attempts needed under RITL / RITL-DOC",
-}
-
-
-def _markdown_task(task: TaskView, index: int, save: Callable[[str, bytes], str]) -> list[str]:
-    slug = re.sub(r"[^A-Za-z0-9_.-]+", "_", task.task_id)[:40]
-    out = [f"### {task.task_id}" + (f" ({task.type})" if task.type else ""), ""]
-    if task.prompt:
-        out += ["> " + line for line in task.prompt.strip().splitlines()] + [""]
-
-    def frames(label: str, strip: FrameStrip, suffix: str) -> list[str]:
-        if strip.png is None:
-            return [f"**{label}**: {strip.note or 'no frames'}", ""]
-        link = save(f"task-{index:04d}-{slug}-{suffix}.png", strip.png)
-        return [f"**{label}**: {strip.caption()}", "", f"![{label}]({link})", ""]
-
-    out += frames("reference render", task.reference, "ref")
-    if task.reference_error:
-        out += [f"reference failed: `{_one_line(task.reference_error)}`", ""]
-    for j, e in enumerate(task.entries):
-        out += frames(e.condition, e.strip, f"{j}")
-        r = e.row
-        metrics = ", ".join(f"{label} {text}" for label, text in e.metrics)
-        out += [("rendered" if r.get("ok") else "**failed**") + f": {metrics}", ""]
-        if e.error:
-            out += [f"error: `{_one_line(e.error)}`", ""]
-        out += [f"- {a}" for a in e.attempts] + ([""] if e.attempts else [])
-        if r.get("code"):
-            fence = "~~~~" if "```" in r["code"] else "```"
-            out += ["<details><summary>code</summary>", "", f"{fence}python"]
-            out += [r["code"].rstrip("\n"), fence, "", "</details>", ""]
-    return out
-
-
-def _one_line(text: str, limit: int = 400) -> str:
-    flat = " ".join(text.split()).replace("`", "'")
-    return flat if len(flat) <= limit else flat[: limit - 3] + "..."

@@ -13,7 +13,7 @@ import re
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from manimatic.bench.report import Report, TaskEntry, TaskView
+    from manimatic.bench.report_model import Report, TaskEntry, TaskView
     from manimatic.bench.report_plots import FrameStrip
     from manimatic.bench.report_tables import TableModel
 

@@ -31,7 +31,6 @@ if TYPE_CHECKING:
     from manimatic.bench.report_tables import Condition
     from manimatic.metrics.correlation import Correlation
 
-FRAME_FPS = 5.0  # the study's sampling: the frames shown are among those VS compares
 COLORS = ("#4c72b0", "#dd8452", "#55a868", "#c44e52", "#8172b3", "#937860", "#da8bc3", "#8c8c8c")
 BAR_METRICS = ("rsr", "vs", "cbb", "fidelity", "codebleu")
 DPI = 100
@@ -251,7 +250,8 @@ class FrameStrip:
 
 def frame_strip(path: str, count: int, width: int) -> FrameStrip:
     """`count` evenly spaced frames (first and last included) of one render, as a PNG strip."""
-    from manimatic.metrics.frames import load_frames
+    # The scoring rate: the frames shown are among those VS compares.
+    from manimatic.scoring import FRAME_FPS, load_frames
 
     if not Path(path).is_file():
         return FrameStrip(missing=True, note=f"output file missing: {path}")

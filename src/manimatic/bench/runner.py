@@ -27,7 +27,9 @@ Per task, in a thread pool (`workers` tasks in flight; the render pool renders i
 
 An LLM or sandbox error is recorded as an infrastructure error (not a failed render) and the run
 goes on; after `max_consecutive_infra` of them in a row the run stops (the server is down, say),
-keeping what it has.
+keeping what it has. A resume retries them. Any other exception is a bug in manimatic: the task
+stores nothing, its traceback goes to `<db>-logs/<run id>.log`, and the run stops with `BenchBug`
+(the tasks done are kept; the same command resumes after the fix).
 """
 
 from __future__ import annotations
@@ -45,6 +47,7 @@ from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from pathlib import Path
 from typing import Any
 
+from manimatic import provenance
 from manimatic.bench.analysis import RunSummary, summarize, summary_intervals
 from manimatic.bench.answers import (
     AgentAnswerer,
@@ -64,13 +67,7 @@ from manimatic.bench.datasets import (
     load_dataset,
     resolve_spec,
 )
-from manimatic.bench.environment import (
-    ProgressBar,
-    embedder_name,
-    git_state,
-    resolve_embedder,
-    versions,
-)
+from manimatic.bench.environment import ProgressBar, embedder_name, resolve_embedder
 from manimatic.bench.scoring import FRAME_FPS, FrameCache, ScoreCache, Scorer, answer_row, infra_row
 from manimatic.bench.store import (
     FORMAT_VERSION,
@@ -172,6 +169,7 @@ class _Runner:
         self._infra_lock = threading.Lock()
         self._consecutive_infra = 0
         self._abort_reason: str | None = None
+        self._bug: tuple[str, Exception, str] | None = None
         self.render = RenderSettings(
             pool=None,
             quality=self.quality,
@@ -200,6 +198,11 @@ class _Runner:
         c = self.condition
         taskset, dataset_spec = self._load(c.dataset, c.split, c.types)
         model_id, strategy, extra_identity = self._plan(backend)
+        # The embedders decide what VS and CBB mean, so they are part of the identity: a run
+        # resumed without CLIP must not mix SSIM-only rows into a mean of SSIM x CLIP ones.
+        # Resolving them here loads their weights even for a resume with nothing left to do.
+        image = resolve_embedder(c.image_embedder, "image")
+        code = resolve_embedder(c.code_embedder, "code")
         identity = {
             "format": FORMAT_VERSION,
             "dataset": dataset_spec,
@@ -208,6 +211,7 @@ class _Runner:
             "model": model_id,
             "strategy": strategy.to_dict() if strategy is not None else NO_STRATEGY,
             "label": c.label,
+            "embedders": {"image": embedder_name(image), "code": embedder_name(code)},
             **extra_identity,
             **self._protocol_identity(strategy),
         }
@@ -220,17 +224,16 @@ class _Runner:
             self._check_resume(existing, taskset)
             self._retry = self._retry_ids(store, existing.id, wanted)
             if not ({t.id for t in wanted} - store.done_task_ids(existing.id)) | self._retry:
-                # Nothing left to do: no model, embedder or render pool is loaded.
+                # Nothing left to do: no model or render pool is loaded.
                 return self._finish(store, existing, True, taskset, wanted, [], self.notes, started)
         self._wanted = {t.id for t in wanted}
         if self.progress:
             self.display = ProgressBar(len(wanted), run_id_for(identity))
             self._closers.append(self.display.close)
-        self._phase("loading the embedders")
-        # Heavy setup (model, embedders, render pool) only when there is work.
+        # Heavy setup (model, render pool) only when there is work.
         self.scorer = Scorer(
-            image_embedder=resolve_embedder(c.image_embedder, "image"),
-            code_embedder=resolve_embedder(c.code_embedder, "code"),
+            image_embedder=image,
+            code_embedder=code,
             frames=FrameCache(fps=FRAME_FPS),
             cache=ScoreCache() if c.score_cache else None,
             code_protocol=self.protocol.code_metrics,
@@ -265,6 +268,9 @@ class _Runner:
             self._reference(task)
         aborted = self._loop(store, run, todo, len(wanted))
         summary = self._finish(store, run, resumed, taskset, wanted, todo, notes, started)
+        if self._bug is not None:
+            store.update_run(run.id, status="failed")
+            raise self._bug_error(store, run.id)
         if aborted:
             summary.status = "aborted"
             store.update_run(run.id, status="aborted")
@@ -384,8 +390,8 @@ class _Runner:
         dataset_spec: str,
         run_options: dict[str, Any],
     ) -> tuple[RunRecord, bool]:
-        info = versions()
-        commit, dirty = git_state()
+        info = provenance.versions("torch")
+        git = provenance.git_state()
         record = RunRecord(
             id=run_id_for(identity),
             identity=identity,
@@ -408,8 +414,8 @@ class _Runner:
             manim_version=info["manim"],
             torch_version=info["torch"],
             python_version=info["python"],
-            git_commit=commit,
-            git_dirty=dirty,
+            git_commit=git.commit,
+            git_dirty=git.dirty,
             host=socket.gethostname(),
             pid=os.getpid(),
         )
@@ -427,7 +433,7 @@ class _Runner:
 
     def _resume_notes(self, run: RunRecord, run_options: dict[str, Any]) -> list[str]:
         notes = []
-        for key in ("image_embedder", "code_embedder", "timeout", "reference_timeout"):
+        for key in ("timeout", "reference_timeout"):  # the embedders are part of the identity
             before, now = (run.options or {}).get(key), run_options.get(key)
             if before != now:
                 notes.append(
@@ -449,6 +455,28 @@ class _Runner:
         except RenderPoolError as exc:
             raise BenchError(f"the render sandbox cannot start: {exc}") from None
         self._closers.append(self.render.pool.close)
+
+    def _bug_error(self, store: Store, run_id: str) -> BenchBug:
+        assert self._bug is not None
+        task_id, exc, trace = self._bug
+        log_path: Path | None = Path(store.path).with_name(f"{Path(store.path).stem}-logs")
+        log_path = log_path / f"{run_id}.log"  # type: ignore[operator]
+        try:
+            log_path.parent.mkdir(parents=True, exist_ok=True)
+            with log_path.open("a", encoding="utf-8") as fh:
+                fh.write(f"{now_iso()} run {run_id} task {task_id}\n{trace}\n")
+        except OSError:
+            log_path = None
+        where = f"; traceback in {log_path}" if log_path else ""
+        err = BenchBug(
+            f"run {run_id} stopped on a bug in manimatic at task {task_id}: "
+            f"{type(exc).__name__}: {exc}{where}. The tasks done are kept; after a fix, the same "
+            "command resumes the run.",
+            task_id,
+            str(log_path) if log_path else None,
+        )
+        err.__cause__ = exc
+        return err
 
     # ------------------------------------------------------------------ execution
 
@@ -600,6 +628,8 @@ class _Runner:
         if self._stop.is_set():
             return None
         row = self._task(run_id, task)
+        if row is None:
+            return None
         with self._infra_lock:
             if not row["infra_error"]:
                 self._consecutive_infra = 0
@@ -623,14 +653,15 @@ class _Runner:
                 self._ref_futures[key] = future
             return future
 
-    def _task(self, run_id: str, task: Task) -> dict[str, Any]:
-        """One task, start to row; never raises (failures become the row)."""
+    def _task(self, run_id: str, task: Task) -> dict[str, Any] | None:
+        """One task, start to row (failures become the row); None after a bug (`_record_bug`)."""
         started = time.perf_counter()
         row: dict[str, Any] = {
             "run_id": run_id,
             "task_id": task.id,
             "task_hash": task.content_hash(),
             "tags": task.tags,
+            "prompt": task.prompt,
         }
         try:
             ref_future = self._reference(task)
@@ -643,10 +674,36 @@ class _Runner:
             scored = self.scorer.score(task.reference_code, ref, answer.code, answer.result)
         except InfraError as infra:
             return infra_row(row, infra, started)
-        except Exception as exc:  # noqa: BLE001 - a bug in one task must not end the run
-            detail = traceback.format_exc(limit=8)
-            return infra_row(row, InfraError("internal", exc), started, detail)
+        except Exception as exc:  # noqa: BLE001 - a bug: stop the run and say so (see _bug)
+            self._record_bug(task, exc)
+            return None
         return answer_row(row, answer, ref, scored, started)
+
+    def _record_bug(self, task: Task, exc: Exception) -> None:
+        """Keep the first bug (its traceback goes to the run's log) and stop the run.
+
+        A bug is neither a failed answer (it would count against the model) nor an
+        infrastructure error (it would leave RSR's denominator quietly, run after run): the
+        task stores nothing, so a resume after the fix does it, and the run ends with `BenchBug`.
+        """
+        with self._infra_lock:
+            if self._bug is None:
+                self._bug = (task.id, exc, traceback.format_exc())
+            self._stop.set()
+
+
+class BenchBug(RuntimeError):
+    """A bug in manimatic (not the model, not the infrastructure) stopped a run.
+
+    Attributes:
+        task_id: The task it happened on.
+        log: The file holding its traceback.
+    """
+
+    def __init__(self, message: str, task_id: str, log: str | None) -> None:
+        super().__init__(message)
+        self.task_id = task_id
+        self.log = log
 
 
 def _prompts_record(prompts: Any) -> dict[str, Any]:

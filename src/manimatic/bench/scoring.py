@@ -1,6 +1,7 @@
-"""Scoring one task: a generated render and its code against the reference render and code.
+"""The benchmark's adapter over the scoring core (`manimatic.scoring`): one task, one row.
 
-Per task (DESIGN.md section 4):
+The rules (main output, empty code, metric failures) are the core's. Per task (the study's
+metrics; see docs/architecture.md):
 
 * RSR term: 1 when the generated code rendered, else 0.
 * VS (the study's) and fidelity (ours) when both rendered; a failed generation scores 0 on both;
@@ -8,7 +9,8 @@ Per task (DESIGN.md section 4):
   the visual means: there is nothing to compare with).
 * Code metrics (CodeBLEU, CodeBERT, CBB, AST distance, syntax error) whatever the render did.
 
-A metric that raises is recorded as None with a note; scoring never fails a task.
+A metric that raises is recorded as None with a note (the core's `MetricFailure`); scoring
+never fails a task.
 
 Reference frames are decoded once per run: `FrameCache` keeps them (bounded by bytes, least
 recently used first out) and decodes each file once even when several threads ask at once.
@@ -29,30 +31,9 @@ from typing import Any
 
 from manimatic.bench.store import content_hash
 from manimatic.render import RenderResult
+from manimatic.scoring import FRAME_FPS, code_scores, main_output, visual_scores
 
-FRAME_FPS = 5.0  # the study's sampling rate
 FRAME_CACHE_BYTES = 1 << 30
-_VIDEO_SUFFIXES = (".mp4", ".mov", ".webm", ".gif")
-
-
-def main_output(result: RenderResult) -> tuple[str | None, str | None]:
-    """The render's main output (first video, else first image) and the trace of that scene."""
-    chosen = None
-    for suffix in _VIDEO_SUFFIXES:
-        chosen = next((p for p in result.outputs if p.lower().endswith(suffix)), None)
-        if chosen:
-            break
-    if chosen is None and result.outputs:
-        chosen = result.outputs[0]
-    if chosen is None:
-        return None, None
-    trace = None
-    if result.traces:
-        # One output and one trace per scene, in the same scene order.
-        index = result.outputs.index(chosen)
-        trace = result.traces[index] if len(result.traces) == len(result.outputs) else None
-        trace = trace or (result.traces[0] if len(result.traces) == 1 else None)
-    return chosen, trace
 
 
 class FrameCache:
@@ -105,7 +86,7 @@ class FrameCache:
 
     def load(self, path: str) -> Any:
         """Decode a file without caching it."""
-        from manimatic.metrics.frames import load_frames
+        from manimatic.scoring import load_frames
 
         with self._lock:
             self.decodes += 1
@@ -188,10 +169,12 @@ class ScoreCache:
 
 @functools.cache
 def metrics_version() -> str:
-    """Hash of the metric code (`manimatic.metrics` and this module): scores depend on it."""
+    """Hash of the metric code (`manimatic.metrics`, the scoring core and this module)."""
     import manimatic.metrics
+    import manimatic.scoring
 
-    files = sorted(Path(manimatic.metrics.__file__).parent.glob("*.py")) + [Path(__file__)]
+    files = sorted(Path(manimatic.metrics.__file__).parent.glob("*.py"))
+    files += [Path(manimatic.scoring.__file__), Path(__file__)]
     return content_hash("".join(f.name + f.read_text(errors="replace") for f in files))
 
 
@@ -250,21 +233,15 @@ class Scorer:
         return out
 
     def _code(self, reference_code: str, code: str, out: dict[str, Any]) -> None:
-        from manimatic.metrics.code import code_metrics
-
         started = time.perf_counter()
-        try:
-            if code == reference_code and self.code_protocol == "manimatic":
-                m = _identical_code_metrics(code, self.code_embedder)
-            else:
-                m = code_metrics(
-                    reference_code, code or "", self.code_embedder, protocol=self.code_protocol
-                )
-        except Exception as exc:  # noqa: BLE001 - a metric failure is a note, not a lost task
-            out["notes"].append(f"code metrics failed: {type(exc).__name__}: {exc}")
+        scores = code_scores(
+            reference_code, code or "", self.code_embedder, protocol=self.code_protocol
+        )
+        out["timings"]["code_metrics_s"] = round(time.perf_counter() - started, 4)
+        if scores.failure is not None:
+            out["notes"].append(scores.failure.note())
             return
-        finally:
-            out["timings"]["code_metrics_s"] = round(time.perf_counter() - started, 4)
+        m = scores.metrics
         out.update(
             codebleu=m.codebleu,
             codebert=m.codebert,
@@ -274,9 +251,6 @@ class Scorer:
         )
 
     def _visual(self, ref: RenderResult, gen: RenderResult, out: dict[str, Any]) -> None:
-        from manimatic.metrics.fidelity import fidelity
-        from manimatic.metrics.visual import visual_similarity
-
         ref_path, ref_trace = main_output(ref)
         gen_path, gen_trace = main_output(gen)
         if ref_path is None or gen_path is None:
@@ -293,53 +267,25 @@ class Scorer:
             return
         finally:
             out["timings"]["decode_s"] = round(time.perf_counter() - started, 4)
-        started = time.perf_counter()
-        try:
-            vs = visual_similarity(ref_frames, gen_frames, self.image_embedder)
+        scores = visual_scores(
+            ref_frames,
+            gen_frames,
+            ref_trace=ref_trace,
+            gen_trace=gen_trace,
+            image_embedder=self.image_embedder,
+            timings=out["timings"],
+        )
+        if scores.vs is not None:
+            vs = scores.vs
             out.update(vs=vs.vs, ssim_term=vs.ssim_term, semantic_term=vs.semantic_term)
             out["frames"] = {"ref": vs.frames_a, "gen": vs.frames_b}
             if vs.note:
                 out["vs_note"] = vs.note
-        except Exception as exc:  # noqa: BLE001
-            out["notes"].append(f"VS failed: {type(exc).__name__}: {exc}")
-        out["timings"]["vs_s"] = round(time.perf_counter() - started, 4)
-        started = time.perf_counter()
-        try:
-            fid = fidelity(ref_frames, gen_frames, ref_trace, gen_trace)
-            out.update(fidelity=fid.score, fidelity_components=fid.components)
-        except Exception as exc:  # noqa: BLE001
-            out["notes"].append(f"fidelity failed: {type(exc).__name__}: {exc}")
-        out["timings"]["fidelity_s"] = round(time.perf_counter() - started, 4)
-
-
-def _identical_code_metrics(code: str, embedder: Any) -> Any:
-    """Code metrics of a program against itself, without the tree edit distance.
-
-    Why: Zhang-Shasha on a 20-line program's AST can take tens of seconds, and the distance of
-    a tree to itself is 0 by definition. Everything else is computed as `code_metrics` does.
-    """
-    import ast
-    import math
-
-    from manimatic.metrics.code import CodeMetrics, codebert_similarity, codebleu_score
-
-    total, components = codebleu_score(code, code)
-    codebert = codebert_similarity(embedder, code, code) if embedder else None
-    cbb = None if codebert is None else math.sqrt(max(total, 0.0) * max(codebert, 0.0))
-    try:
-        ast.parse(code)
-        parses = True
-    except (SyntaxError, ValueError):  # ValueError: null bytes in the source
-        parses = False
-    return CodeMetrics(
-        codebleu=total,
-        codebert=codebert,
-        cbb=cbb,
-        ast_distance=0.0 if parses else None,
-        syntax_error=not parses,
-        codebleu_components=components,
-        ref_syntax_error=not parses,
-    )
+        if scores.fidelity is not None:
+            out.update(
+                fidelity=scores.fidelity.score, fidelity_components=scores.fidelity.components
+            )
+        out["notes"].extend(f.note() for f in scores.failures)
 
 
 # --- result rows --------------------------------------------------------------------------------

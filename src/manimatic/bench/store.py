@@ -32,12 +32,12 @@ import sqlite3
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 from manimatic import paths
 from manimatic.bench.migrations import MIGRATIONS
+from manimatic.provenance import utc_now as now_iso
 
 FORMAT_VERSION = 1  # the layout of a run record and its JSON columns
 DB_NAME = "bench.sqlite"
@@ -69,7 +69,7 @@ RESULT_COLUMNS = (
     "error_category", "error_message", "ref_ok", "vs", "ssim_term", "semantic_term", "fidelity",
     "fidelity_components", "codebleu", "codebert", "cbb", "ast_distance", "syntax_error",
     "rounds", "code", "code_hash", "transcript", "render_result", "ref_render_result", "timings",
-    "prompt_tokens", "completion_tokens", "total_tokens", "notes",
+    "prompt_tokens", "completion_tokens", "total_tokens", "notes", "prompt",
 )  # fmt: skip
 
 
@@ -98,11 +98,6 @@ def explain_sqlite_error(path: Path, exc: sqlite3.Error) -> str:
 def default_db_path() -> Path:
     """The default database: `bench.sqlite` in the user data directory."""
     return paths.data_dir() / DB_NAME
-
-
-def now_iso() -> str:
-    """Current UTC time, ISO 8601 with seconds."""
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
 
 def canonical_json(value: Any) -> str:

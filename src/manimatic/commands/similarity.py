@@ -21,6 +21,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from manimatic.commands._common import UserError, console, print_json
+from manimatic.scoring import main_output
 
 if TYPE_CHECKING:
     from manimatic.metrics.embedders import ImageEmbedder
@@ -53,11 +54,11 @@ def _load(path: Path, fps: float) -> tuple[Frames, str | None]:
         where = f" (line {err.line})" if err and err.line else ""
         msg = f"{err.type}: {err.message}" if err else "no output"
         raise UserError(f"{path}: render failed at {result.stage or 'output'}{where}: {msg}")
+    main, trace = main_output(result)  # the file the benchmark would score
     try:
-        frames = load_frames(result.outputs[0], fps=fps)
+        frames = load_frames(main, fps=fps)
     except ValueError as exc:
         raise UserError(f"{path}: rendered, but the output is unreadable: {exc}") from exc
-    trace = result.traces[0] if getattr(result, "traces", None) else None
     return frames, trace
 
 

@@ -98,7 +98,8 @@ def _run(kind: str, ctx: typer.Context, config: Path | None, as_json: bool, dry_
             console.print(yaml.safe_dump(explicit, sort_keys=True), highlight=False, end="")
         return
     _quiet_libraries()
-    from manimatic.train.runlog import summary_lines, usage_lines
+    from manimatic.train.errors import TrainError
+    from manimatic.train.runlog import ERROR_LOG, summary_lines, usage_lines
 
     try:
         if kind == "sft":
@@ -109,8 +110,15 @@ def _run(kind: str, ctx: typer.Context, config: Path | None, as_json: bool, dry_
             from manimatic.train.grpo import run_grpo
 
             result = run_grpo(cfg, explicit=explicit, console=console_err, progress=not as_json)
-    except (ValueError, ImportError, OSError) as exc:
-        raise UserError(f"{kind} failed: {exc} (see {cfg.output_dir}/run.json)") from exc
+    except TrainError as exc:  # the input: one line naming the fix
+        raise UserError(f"{kind}: {exc}") from None
+    except (ImportError, OSError) as exc:  # a missing package or model file, a full disk...
+        raise UserError(
+            f"{kind} failed: {type(exc).__name__}: {exc} (traceback in "
+            f"{Path(cfg.output_dir) / ERROR_LOG})",
+            exit_code=1,
+        ) from exc
+    # Anything else is a bug: it surfaces with its traceback (also in OUTPUT_DIR/error.log).
     if cfg.process_index != 0:
         return
     if as_json:

@@ -428,36 +428,27 @@ def _deliver(result: RenderResult, out_dir: Path | None) -> RenderResult:
 
 def _scene_names(code: str) -> list[str]:
     """Scene class names found statically (for failures that killed the job before it said)."""
-    try:
-        from manimatic.render.preflight import check_code
-    except ImportError:
-        return []
+    from manimatic.render.preflight import check_code
+
     return check_code(code).scenes
 
 
 def _preflight(request: RenderRequest) -> RenderResult | None:
     """A failed static check as a RenderResult (stage `preflight`), or None to go on."""
-    try:
-        from manimatic.render.preflight import FINDING_CATEGORY, check_code
-    except ImportError:  # preflight not available: render straight away
-        return None
+    # Imported here, not at the top: the preflight imports the render package, whose __init__
+    # imports this module. An import failure is a bug and surfaces (no silent unchecked render).
+    from manimatic.render.preflight import check_code
+
     report = check_code(request.code, request.file)
     if report.ok:
         return None
     finding = report.findings[0]
     lines = request.code.splitlines()
     excerpt = lines[finding.line - 1] if finding.line and 0 < finding.line <= len(lines) else None
-    type_by_code = {
-        "syntax": "SyntaxError",
-        "no_scene": "NoSceneError",
-        "unknown_attribute": "AttributeError",
-        "unknown_kwarg": "TypeError",
-        "manimgl_import": "ImportError",
-    }
     return RenderResult.failure(
         "preflight",
-        FINDING_CATEGORY.get(finding.code, "other_runtime"),
-        type_by_code.get(finding.code, "NameError"),
+        finding.category,
+        finding.error_type,  # what the runtime would raise: NameError, AttributeError...
         finding.message,
         file=request.file,
         scenes=report.scenes,

@@ -48,6 +48,27 @@ FINDING_CATEGORY: dict[str, str] = {
     "manimgl_import": "import",
 }
 
+# The exception each finding code stands for when its site does not say (a legacy name, method
+# and keyword fail differently at run time: NameError, AttributeError, TypeError).
+DEFAULT_ERROR_TYPE: dict[str, str] = {
+    "syntax": "SyntaxError",
+    "no_scene": "NoSceneError",
+    "unknown_name": "NameError",
+    "legacy_api": "NameError",
+    "missing_import": "NameError",
+    "unknown_attribute": "AttributeError",
+    "unknown_kwarg": "TypeError",
+    "manimgl_import": "ModuleNotFoundError",
+}
+_CATEGORY_OF_TYPE = {
+    "SyntaxError": "syntax",
+    "NameError": "name",
+    "AttributeError": "attribute",
+    "TypeError": "type",
+    "ImportError": "import",
+    "ModuleNotFoundError": "import",
+}
+
 
 @dataclass
 class Finding:
@@ -59,6 +80,8 @@ class Finding:
         code: one of the keys of `FINDING_CATEGORY`.
         message: what is wrong, phrased like the Python error it would raise.
         suggestion: how to fix it ("did you mean Create?"), or None.
+        error_type: the exception the module would raise at run time (`ShowCreation`: NameError,
+            `Axes.get_graph`: AttributeError, `Axes(x_min=...)`: TypeError); default: the code's.
     """
 
     line: int
@@ -66,17 +89,19 @@ class Finding:
     code: str
     message: str
     suggestion: str | None = None
+    error_type: str = ""
 
     def __post_init__(self) -> None:
         if self.code not in FINDING_CATEGORY:
             raise ValueError(
                 f"unknown finding code {self.code!r}; expected one of {FINDING_CATEGORY}"
             )
+        self.error_type = self.error_type or DEFAULT_ERROR_TYPE[self.code]
 
     @property
     def category(self) -> str:
-        """The `RenderResult` error category this finding stands for."""
-        return FINDING_CATEGORY[self.code]
+        """The `RenderResult` error category of the error the runtime would raise."""
+        return _CATEGORY_OF_TYPE.get(self.error_type, FINDING_CATEGORY[self.code])
 
 
 @dataclass

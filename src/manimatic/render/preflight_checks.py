@@ -115,10 +115,18 @@ class ModuleChecker:
                 return True
         return False
 
-    def _add(self, node: ast.AST, code: str, message: str, suggestion: str | None) -> None:
+    def _add(
+        self,
+        node: ast.AST,
+        code: str,
+        message: str,
+        suggestion: str | None,
+        error_type: str = "",
+    ) -> None:
+        """Record a finding; `error_type` is the exception the runtime would raise there."""
         line = getattr(node, "lineno", 1) or 1
         col = (getattr(node, "col_offset", 0) or 0) + 1
-        self.findings.append((line, col, code, message, suggestion))
+        self.findings.append((line, col, code, message, suggestion, error_type))
 
     # -- resolving what names refer to ------------------------------------------------------
     def _module_binding(self, name: str) -> Binding | None:
@@ -323,9 +331,10 @@ class ModuleChecker:
             entry = legacy.lookup(name, "names")
             message = f"cannot import name '{name}' from 'manim'"
             if entry is not None:
-                self._add(node, "legacy_api", message, entry.suggestion())
+                self._add(node, "legacy_api", message, entry.suggestion(), "ImportError")
             else:
-                self._add(node, "unknown_name", message, _did_you_mean(name, self.ns.names))
+                hint = _did_you_mean(name, self.ns.names)
+                self._add(node, "unknown_name", message, hint, "ImportError")
 
     def _check_name(self, node: ast.Name, scope: Scope) -> None:
         name = node.id
@@ -423,7 +432,7 @@ class ModuleChecker:
         entry = legacy.lookup(attr, "methods")
         where = self._attr_position(node)
         if entry is not None:
-            self._add(where, "legacy_api", message, entry.suggestion())
+            self._add(where, "legacy_api", message, entry.suggestion(), "AttributeError")
             return
         pool: set[str] = set()
         if known.own:
@@ -442,7 +451,7 @@ class ModuleChecker:
         entry = legacy.lookup(attr, "names")
         where = self._attr_position(node)
         if entry is not None:
-            self._add(where, "legacy_api", message, entry.suggestion())
+            self._add(where, "legacy_api", message, entry.suggestion(), "AttributeError")
         else:
             self._add(where, "unknown_attribute", message, _did_you_mean(attr, self.ns.names))
 
@@ -479,7 +488,7 @@ class ModuleChecker:
             message = f"{label} got an unexpected keyword argument '{kw.arg}'"
             entry = legacy.lookup(kw.arg, "kwargs")
             if entry is not None:
-                self._add(kw, "legacy_api", message, entry.suggestion())
+                self._add(kw, "legacy_api", message, entry.suggestion(), "TypeError")
             else:
                 self._add(kw, "unknown_kwarg", message, _did_you_mean(kw.arg, accepted))
 

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from manimatic.agent.prompts import chat_prompt
+from manimatic.train.errors import TrainError
 
 
 @dataclass
@@ -61,14 +62,17 @@ def load_tasks(
     """The `TaskSet` of a dataset spec (see `manimatic.bench.datasets.load_dataset`).
 
     Raises:
-        ValueError: The dataset cannot be loaded (`DatasetError`), or it has no tasks.
+        TrainError: The dataset cannot be loaded (`DatasetError`), or it has no tasks.
     """
-    from manimatic.bench.datasets import load_dataset
+    from manimatic.bench.datasets import DatasetError, load_dataset
 
-    taskset = load_dataset(spec, split=split, types=types, limit=limit)
+    try:
+        taskset = load_dataset(spec, split=split, types=types, limit=limit)
+    except DatasetError as exc:
+        raise TrainError(str(exc)) from None
     if not taskset.tasks:
         problems = "; ".join(str(p) for p in taskset.problems[:3])
-        raise ValueError(
+        raise TrainError(
             f"no {split} tasks in {taskset.source}"
             + (f" ({problems})" if problems else "")
             + ": check dataset, dataset_split and dataset_types."
@@ -88,12 +92,12 @@ def split_validation(tasks: list[Any], fraction: float, seed: int) -> tuple[list
         (train, validation).
 
     Raises:
-        ValueError: `fraction` > 0 but there are fewer than 2 tasks to split.
+        TrainError: `fraction` > 0 but there are fewer than 2 tasks to split.
     """
     if fraction <= 0:
         return list(tasks), []
     if len(tasks) < 2:
-        raise ValueError(
+        raise TrainError(
             f"cannot hold out a validation slice from {len(tasks)} task(s): use more tasks, or "
             "validation_fraction: 0 (with eval_strategy: no, load_best_model_at_end: false)."
         )
@@ -168,7 +172,7 @@ def grpo_data(
         prompts: The `PromptSet` (default: manimatic's).
 
     Raises:
-        ValueError: Every task was dropped.
+        TrainError: Every task was dropped.
     """
     taskset = load_tasks(spec, split, types, limit)
     records, ids, dropped = [], [], {}
@@ -182,7 +186,7 @@ def grpo_data(
         records.append(record)
         ids.append(task.id)
     if not records:
-        raise ValueError(
+        raise TrainError(
             f"all {len(taskset.tasks)} tasks have prompts longer than max_prompt_length "
             f"{max_prompt_length} tokens: raise it, or unset it to keep every task."
         )

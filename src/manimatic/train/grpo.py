@@ -228,6 +228,9 @@ def run_grpo(
             metrics["steps"] = trainer.state.global_step
             metrics["train_tasks"] = len(data.train_ids)
             metrics["rollouts_scored_per_process"] = reward.scorer.stats["rollouts"]
+            # A metric that raised scored its term 0: say how often, and what it said.
+            metrics["metric_errors"] = reward.scorer.stats["metric_errors"]
+            metrics["metric_failures"] = list(reward.scorer.stats["metric_failures"])
             result = finish_training("grpo", trainer, config, base_model, metrics, started, notes)
         finally:
             if reward is not None:

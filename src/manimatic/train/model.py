@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from manimatic.train.config import TINY_MODEL
+from manimatic.train.errors import TrainError
 from manimatic.train.runlog import TrainResult
 
 log = logging.getLogger(__name__)
@@ -102,7 +103,7 @@ def load_policy(config: Any, base_model: str, *, for_generation: bool = False) -
         The policy.
 
     Raises:
-        ValueError: 4-bit without CUDA, no LoRA target in the model, or no chat template.
+        TrainError: 4-bit without CUDA, no LoRA target in the model, or no chat template.
         ImportError: peft (or bitsandbytes for 4-bit) is missing, with the install command.
     """
     import torch
@@ -128,7 +129,7 @@ def load_policy(config: Any, base_model: str, *, for_generation: bool = False) -
     if not getattr(tokenizer, "chat_template", None) and not getattr(
         config, "chat_template_path", None
     ):
-        raise ValueError(
+        raise TrainError(
             f"the tokenizer of {base_model} has no chat template, and manimatic trains on chat "
             "prompts (the agent's system + user turns): use an instruct/chat model, or set "
             "chat_template_path to a Jinja template."
@@ -171,7 +172,7 @@ def lora_targets(model: Any, requested: list[str]) -> tuple[list[str], list[str]
     `model.layers.0.self_attn.q_proj`).
 
     Raises:
-        ValueError: None of the names is a linear layer of the model.
+        TrainError: None of the names is a linear layer of the model.
     """
     import torch
 
@@ -183,7 +184,7 @@ def lora_targets(model: Any, requested: list[str]) -> tuple[list[str], list[str]
     present = [t for t in requested if t in linear]
     missing = [t for t in requested if t not in linear]
     if not present:
-        raise ValueError(
+        raise TrainError(
             f"none of lora_target_modules ({', '.join(requested)}) is a linear layer of this "
             f"model; its linear layers are named: {', '.join(sorted(linear)) or 'none'}."
         )
@@ -198,7 +199,7 @@ def _adapter_targets(model: Any) -> set[str]:
 
 def _four_bit_kwargs(torch: Any, config: Any) -> dict[str, Any]:
     if not torch.cuda.is_available():
-        raise ValueError(
+        raise TrainError(
             "load_in_4bit needs a CUDA GPU (bitsandbytes 4-bit kernels); on this machine drop "
             "--load-in-4bit (LoRA trains in full precision)."
         )

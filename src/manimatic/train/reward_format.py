@@ -15,7 +15,7 @@ from __future__ import annotations
 from typing import Any
 
 from manimatic.agent.extract import extract_code
-from manimatic.train.scoring import completion_text
+from manimatic.train.completions import completion_text
 
 FORMAT_SCORES = {"code_tag": 1.0, "fence": 0.5}
 

@@ -19,8 +19,6 @@ import dataclasses
 import importlib.metadata
 import importlib.util
 import json
-import platform
-import subprocess
 import sys
 import time
 from collections.abc import Iterator
@@ -30,8 +28,11 @@ from typing import Any
 
 from transformers import TrainerCallback
 
+from manimatic import provenance
+
 RUN_FORMAT = 1
-PACKAGES = ("manimatic", "torch", "transformers", "trl", "peft", "accelerate", "datasets", "manim")
+ERROR_LOG = "error.log"  # the traceback of the exception that ended a failed run
+PACKAGES = ("torch", "transformers", "trl", "peft", "accelerate", "datasets")  # + manimatic, manim
 # Filled in by TRL / transformers from other fields: writing them back would conflict on rerun.
 DERIVED_FIELDS = {
     "generation_batch_size",
@@ -47,34 +48,12 @@ DERIVED_FIELDS = {
 
 def versions() -> dict[str, str | None]:
     """Installed versions of the packages a run depends on (None when absent)."""
-    out: dict[str, str | None] = {"python": platform.python_version()}
-    for name in PACKAGES:
-        try:
-            out[name] = importlib.metadata.version(name)
-        except importlib.metadata.PackageNotFoundError:
-            out[name] = None
-    return out
+    return provenance.versions(*PACKAGES)
 
 
 def git_state() -> dict[str, Any]:
     """Commit and dirty flag of the manimatic checkout, when it is a git checkout."""
-    root = Path(__file__).resolve().parents[3]
-    try:
-        commit = subprocess.run(
-            ["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True, timeout=10
-        )
-        if commit.returncode != 0:
-            return {"commit": None, "dirty": None}
-        status = subprocess.run(
-            ["git", "status", "--porcelain", "--untracked-files=no"],
-            cwd=root,
-            capture_output=True,
-            text=True,
-            timeout=10,
-        )
-    except (OSError, subprocess.SubprocessError):
-        return {"commit": None, "dirty": None}
-    return {"commit": commit.stdout.strip(), "dirty": bool(status.stdout.strip())}
+    return provenance.git_state().to_dict()
 
 
 def device_info() -> dict[str, Any]:
@@ -235,9 +214,20 @@ class RunRecorder:
         self._write()
 
     def finish(
-        self, status: str, result: TrainResult | None = None, error: str | None = None
+        self,
+        status: str,
+        result: TrainResult | None = None,
+        error: str | None = None,
+        log: str | None = None,
     ) -> None:
-        """Record the end of the run: "completed", "failed" or "interrupted"."""
+        """Record the end of the run: "completed", "failed" or "interrupted".
+
+        Args:
+            status: The run's status.
+            result: The result, when it completed.
+            error: "Type: message" of the exception that ended it.
+            log: The file holding that exception's traceback.
+        """
         self.record.update(
             status=status,
             finished_at=_iso(time.time()),
@@ -247,6 +237,8 @@ class RunRecorder:
             self.record["result"] = result.to_dict()
         if error is not None:
             self.record["error"] = error
+        if log is not None:
+            self.record["error_log"] = log
         self._write()
 
     @contextlib.contextmanager
@@ -258,8 +250,22 @@ class RunRecorder:
             self.finish("interrupted")
             raise
         except Exception as exc:
-            self.finish("failed", error=f"{type(exc).__name__}: {exc}")
+            log_file = self.write_traceback()
+            self.finish("failed", error=f"{type(exc).__name__}: {exc}", log=log_file)
             raise
+
+    def write_traceback(self) -> str | None:
+        """Write the exception being handled, with its traceback, to OUTPUT_DIR/error.log."""
+        if not self.main:
+            return None
+        import traceback
+
+        path = self.dir / ERROR_LOG
+        with contextlib.suppress(OSError):  # the run's own error matters more than its log
+            self.dir.mkdir(parents=True, exist_ok=True)
+            path.write_text(traceback.format_exc())
+            return str(path)
+        return None
 
     def _write(self) -> None:
         if not self.main:
@@ -271,7 +277,7 @@ class RunRecorder:
 
 
 def _iso(t: float) -> str:
-    return time.strftime("%Y-%m-%dT%H:%M:%S%z", time.localtime(t))
+    return provenance.utc_iso(t)
 
 
 # --------------------------------------------------------------------------------- callbacks

@@ -12,16 +12,18 @@ are computed; the reward callables (`reward_code`, `reward_visual`, `reward_rend
 * the last batch is memoised, so several reward callables over the same completions (e.g. the
   components passed to TRL separately) render each completion once.
 
-A program that fails to render scores R_visual = 0; nothing in here raises for a bad program,
-and a metric that fails on odd frames scores 0 with a logged warning. Only a broken render pool
-(`RenderPoolError`) propagates.
+The reward's adapter over the scoring core (`manimatic.scoring`): the main output, the empty
+code rule and the metric-failure rule are the core's, so a rollout scores as the benchmark would
+score it. A program that fails to render scores R_visual = 0; nothing in here raises for a bad
+program, and a metric that fails scores its term 0, is logged once per metric and counted in
+`stats["metric_errors"]` (written to `run.json`; the first few failures in
+`stats["metric_failures"]`). Only a broken render pool (`RenderPoolError`) propagates.
 """
 
 from __future__ import annotations
 
 import hashlib
 import logging
-import math
 import threading
 from collections.abc import Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -29,11 +31,22 @@ from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
 from manimatic.render import RenderPool, RenderResult
+from manimatic.scoring import (
+    FRAME_FPS,
+    MetricFailure,
+    code_scores,
+    has_code,
+    load_frames,
+    main_output,
+    visual_scores,
+)
+from manimatic.train.completions import completion_text
+from manimatic.train.reward_format import format_score
 
 log = logging.getLogger(__name__)
 
 VisualKind = Literal["vs", "fidelity"]
-FRAME_FPS = 5.0  # the study samples renders at 5 fps
+MAX_FAILURES_KEPT = 20  # failures listed in run.json; all are counted
 
 
 @dataclass
@@ -83,19 +96,6 @@ class RolloutScore:
     def to_dict(self) -> dict[str, Any]:
         """Plain-dict form (logs, tests)."""
         return asdict(self)
-
-
-def completion_text(completion: Any) -> str:
-    """The text of a TRL completion: a string, or a conversational list of messages."""
-    if isinstance(completion, str):
-        return completion
-    if isinstance(completion, dict):
-        return str(completion.get("content") or "")
-    if isinstance(completion, Sequence):
-        return "".join(
-            str(m.get("content") or "") if isinstance(m, dict) else str(m) for m in completion
-        )
-    return "" if completion is None else str(completion)
 
 
 def _digest(text: str) -> str:
@@ -148,7 +148,13 @@ class RolloutScorer:
         self._threads = ThreadPoolExecutor(
             max(1, threads or getattr(pool, "size", 2)), thread_name_prefix="reward"
         )
-        self.stats = {"batches": 0, "rollouts": 0, "reference_renders": 0, "metric_errors": 0}
+        self.stats: dict[str, Any] = {
+            "batches": 0,
+            "rollouts": 0,
+            "reference_renders": 0,
+            "metric_errors": 0,
+            "metric_failures": [],
+        }
 
     # ------------------------------------------------------------------ public API
 
@@ -212,20 +218,19 @@ class RolloutScorer:
 
     def _load_reference(self, future: Future[RenderResult]) -> ReferenceRender:
         result = future.result()
-        if not result.ok or not result.outputs:
+        path, trace_path = main_output(result)
+        if not result.ok or path is None:
             return ReferenceRender(False, error=_error_text(result))
         try:
-            frames = _load_frames(result.outputs[0])
-            trace = _load_trace(result) if self.visual == "fidelity" else None
+            frames = load_frames(path, fps=FRAME_FPS)
+            trace = _load_trace(trace_path) if self.visual == "fidelity" else None
         except Exception as exc:  # an unreadable output: the task has no visual term, no crash
             return ReferenceRender(False, error=f"{type(exc).__name__}: {exc}")
         return ReferenceRender(True, frames=frames, trace=trace)
 
     def _score(self, texts: list[str], references: list[str]) -> list[RolloutScore]:
-        from manimatic.train.reward_format import format_score
-
         extractions = [self.protocol.extract(t) for t in texts]
-        codes = [e.code if e.found and e.code.strip() else "" for e in extractions]
+        codes = [e.code if e.found and has_code(e.code) else "" for e in extractions]
         # Everything that renders is submitted before any waiting: rollouts and new references.
         new_refs = {}
         for ref in references:
@@ -277,28 +282,21 @@ class RolloutScorer:
     def _code_score(self, code: str, reference: str) -> float:
         """R_code: CBB = sqrt(CodeBLEU x CodeBERT) as in `metrics.code`, CodeBLEU without CodeBERT.
 
-        No code scores 0 (CodeBLEU alone would give an empty program 0.25 through its data-flow
-        quirk, and a reward must not pay for saying nothing).
+        No code scores 0 (the core's empty-code rule).
         """
-        if not code:
-            return 0.0
-        from manimatic.metrics.code import (
-            codebert_similarity,
-            codebleu_score,
-            study_codebert_similarity,
+        scores = code_scores(
+            reference,
+            code,
+            self.code_embedder,
+            codebleu_only=True,
+            protocol=self.protocol.code_metrics,
         )
-
-        study = self.protocol.code_metrics == "study"
-        similarity = study_codebert_similarity if study else codebert_similarity
-        try:
-            bleu, _ = codebleu_score(reference, code)
-            if self.code_embedder is None:
-                return float(bleu)
-            bert = similarity(self.code_embedder, reference, code)
-        except Exception as exc:  # a metric bug must not stop training: score 0, say so once
-            self._metric_error("code", exc)
+        if scores.failure is not None:
+            self._metric_error(scores.failure)
             return 0.0
-        return math.sqrt(max(bleu, 0.0) * max(bert, 0.0))
+        m = scores.metrics
+        value = m.codebleu if self.code_embedder is None else m.cbb
+        return float(value or 0.0)
 
     def _visual_score(
         self, future: Future[RenderResult], reference_code: str
@@ -306,24 +304,33 @@ class RolloutScorer:
         """(rendered, error category, R_visual) of one rendered rollout."""
         result = future.result()
         ref = self._references[_digest(reference_code)]
-        if not result.ok or not result.outputs:
+        path, trace_path = main_output(result)
+        if not result.ok or path is None:
             category = result.error.category if result.error else "no_output"
             return False, category, (0.0 if ref.ok else None)
         if not ref.ok:
             self._warn_reference(reference_code, ref)
             return True, None, None
         try:
-            frames = _load_frames(result.outputs[0])
-            if self.visual == "vs":
-                from manimatic.metrics.visual import visual_similarity
-
-                value = visual_similarity(ref.frames, frames, self.image_embedder).vs
-            else:
-                from manimatic.metrics.fidelity import fidelity
-
-                value = fidelity(ref.frames, frames, ref.trace, _load_trace(result)).score
-        except Exception as exc:  # unreadable output or a metric bug: no reward, never a crash
-            self._metric_error("visual", exc)
+            frames = load_frames(path, fps=FRAME_FPS)
+            gen_trace = _load_trace(trace_path) if self.visual == "fidelity" else None
+        except Exception as exc:  # noqa: BLE001 - an unreadable output: no reward, never a crash
+            self._metric_error(MetricFailure.of("frames", exc))
+            return True, None, 0.0
+        scores = visual_scores(
+            ref.frames,
+            frames,
+            ref_trace=ref.trace,
+            gen_trace=gen_trace,
+            image_embedder=self.image_embedder,
+            kinds=(self.visual,),
+        )
+        for failure in scores.failures:
+            self._metric_error(failure)
+        value = scores.vs.vs if self.visual == "vs" and scores.vs else None
+        if self.visual == "fidelity" and scores.fidelity is not None:
+            value = scores.fidelity.score
+        if value is None:  # the metric failed: recorded above, scored 0
             return True, None, 0.0
         return True, None, float(min(1.0, max(0.0, value)))
 
@@ -337,25 +344,23 @@ class RolloutScorer:
                 ref.error,
             )
 
-    def _metric_error(self, what: str, exc: Exception) -> None:
+    def _metric_error(self, failure: MetricFailure) -> None:
         self.stats["metric_errors"] += 1
-        if what not in self._warned:
-            self._warned.add(what)
-            log.warning("%s metric failed (%s: %s); scored 0", what, type(exc).__name__, exc)
+        if len(self.stats["metric_failures"]) < MAX_FAILURES_KEPT:
+            self.stats["metric_failures"].append(
+                {"metric": failure.metric, "error": failure.error[:500]}
+            )
+        if failure.metric not in self._warned:
+            self._warned.add(failure.metric)
+            log.warning("%s metric failed (%s); scored 0", failure.metric, failure.error)
 
 
-def _load_frames(path: str) -> Any:
-    from manimatic.metrics.frames import load_frames
-
-    return load_frames(path, fps=FRAME_FPS)
-
-
-def _load_trace(result: RenderResult) -> dict | None:
-    if not result.traces:
+def _load_trace(path: str | None) -> dict | None:
+    if not path:
         return None
     from manimatic.metrics.fidelity import load_trace
 
-    return load_trace(result.traces[0])
+    return load_trace(path)
 
 
 def _error_text(result: RenderResult) -> str:
