@@ -41,7 +41,17 @@ def _root(
 
 # Command modules, each with `register(app)`. Listed here so a missing optional dependency in one
 # command never breaks the others.
-COMMAND_MODULES = ("render", "check", "docs", "generate", "similarity", "bench", "train", "doctor")
+COMMAND_MODULES = (
+    "render",
+    "check",
+    "critique",
+    "docs",
+    "generate",
+    "similarity",
+    "bench",
+    "train",
+    "doctor",
+)
 
 
 def _register_commands() -> None:
