@@ -57,6 +57,8 @@ class _Progress:
         label = f"round {rnd.attempt}/{self.max_attempts}"
         if rnd.kind == "doc_pass":
             label += " doc pass"
+        elif rnd.kind == "critic":
+            label += " critic"
         code = rnd.code
         if code is None:
             reason = (rnd.extraction or {}).get("reason") or "no code"
@@ -72,6 +74,9 @@ class _Progress:
             outcome = "checking the API usage against the docs"
         elif result.ok:
             outcome = f"[green]render ok[/] [dim]{result.elapsed_s:.1f}s[/]"
+            found = len(((rnd.result or {}).get("critique") or {}).get("findings") or [])
+            if found:
+                outcome += f", [yellow]{found} layout finding{'s' * (found != 1)}[/]"
         elif code is None and result.error and result.error.type == "NoCodeError":
             outcome = "[red]failed[/]"
         else:
@@ -131,9 +136,19 @@ def generate_command(
     no_doc_pass: bool = typer.Option(
         False, "--no-doc-pass", help="ritl-doc: skip the API check before the first render."
     ),
+    critic: bool = typer.Option(
+        False,
+        "--critic",
+        help="ritl/ritl-doc: send a render that succeeds with layout findings (off frame, "
+        "overlap, tiny or invisible text, empty frames) back to the model; keep the best.",
+    ),
+    critic_rounds: int | None = typer.Option(
+        None, "--critic-rounds", help="Layout-critic rounds with --critic (default 2)."
+    ),
 ) -> None:
     """Generate a Manim CE scene and its video from a description, fixing render failures."""
     from manimatic.agent import generate, strategy_from_name
+    from manimatic.agent.strategies import DEFAULT_CRITIC_ROUNDS
     from manimatic.llm import GenerationOptions, LLMError, get_backend
     from manimatic.render import RenderPoolError
 
@@ -162,8 +177,15 @@ def generate_command(
     if not timeout > 0:
         raise _fail(f"--timeout must be positive (got {timeout})", EXIT_USAGE, as_json, payload)
     try:
+        if critic_rounds is not None and not critic:
+            raise ValueError("--critic-rounds goes with --critic; add --critic.")
         chosen = strategy_from_name(
-            strategy, rounds=rounds, doc_pass=False if no_doc_pass else None
+            strategy,
+            rounds=rounds,
+            doc_pass=False if no_doc_pass else None,
+            critic=(DEFAULT_CRITIC_ROUNDS if critic_rounds is None else critic_rounds)
+            if critic
+            else None,
         )
         given = {"temperature": temperature, "top_p": top_p, "max_tokens": max_tokens}
         options = GenerationOptions(seed=seed, **{k: v for k, v in given.items() if v is not None})
@@ -210,6 +232,8 @@ def generate_command(
         rounds=result.rounds,
         error=result.error,
     )
+    if chosen.critic:
+        payload.update(findings=result.findings, kept_attempt=result.kept_attempt)
     if as_json:
         print_json(payload)
     elif result.success:

@@ -10,7 +10,7 @@ Quick use::
         print(finding.kind, finding.time, finding.message)
 """
 
-from manimatic.critic.feedback import format_findings
+from manimatic.critic.feedback import critic_messages, format_findings
 from manimatic.critic.findings import KINDS, Finding, count_by_kind
 from manimatic.critic.report import CritiqueReport, critique_render, critique_timeline
 from manimatic.critic.thresholds import DEFAULT, Thresholds
@@ -24,6 +24,7 @@ __all__ = [
     "Thresholds",
     "Timeline",
     "count_by_kind",
+    "critic_messages",
     "critique_render",
     "critique_timeline",
     "format_findings",

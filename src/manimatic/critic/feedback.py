@@ -1,8 +1,17 @@
-"""Findings as feedback for a model: what the agent sends back after a render with findings."""
+"""Findings as feedback for a model: what the agent sends back after a render with findings.
+
+A critic round is a fresh conversation like a RITL round (system prompt + one user turn), but it
+says the code rendered: the model is asked to fix the layout, not a crash.
+"""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from manimatic.critic.findings import Finding
+
+if TYPE_CHECKING:
+    from manimatic.llm import Message
 
 MAX_FINDINGS = 8  # a long list buries the first defects; the next round reports the rest
 
@@ -28,3 +37,19 @@ def format_findings(findings: list[Finding], *, limit: int = MAX_FINDINGS) -> st
         "else the description asks for."
     )
     return "\n".join(lines)
+
+
+def critic_messages(description: str, code: str, findings: list[Finding]) -> list[Message]:
+    """The prompt of a critic round: the task, the code that rendered, and its findings."""
+    from manimatic.agent import prompts
+    from manimatic.llm import Message
+
+    turn = "\n\n".join(
+        [
+            prompts.text_script(description),
+            f"Your previous code:\n{prompts.answer_text(code)}",
+            f"<LAYOUT_FEEDBACK>\n{format_findings(findings)}\n</LAYOUT_FEEDBACK>",
+            prompts.ANSWER_INSTRUCTION,
+        ]
+    )
+    return [Message("system", prompts.SYSTEM_PROMPT), Message("user", turn)]
