@@ -17,6 +17,8 @@ from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from manimatic.bench.layout import findings_stats
+
 MEAN_METRICS = ("vs", "ssim_term", "semantic_term", "fidelity", "codebleu", "codebert", "cbb",
                 "ast_distance", "rounds")  # fmt: skip
 VISUAL_METRICS = ("vs", "ssim_term", "semantic_term", "fidelity")
@@ -77,7 +79,7 @@ def summarize(rows: Iterable[dict[str, Any]]) -> dict[str, Any]:
 
     Returns:
         `{"overall": GroupStats dict, "by_type": {type: GroupStats dict}, "errors": {category:
-        count}, "notes": [...]}`.
+        count}, "notes": [...], "findings": layout.findings_stats}`.
     """
     rows = list(rows)
     by_type: dict[str, list[dict[str, Any]]] = {}
@@ -107,6 +109,7 @@ def summarize(rows: Iterable[dict[str, Any]]) -> dict[str, Any]:
         "by_type": {k: group_stats(v).to_dict() for k, v in sorted(by_type.items())},
         "errors": dict(sorted(errors.items(), key=lambda kv: -kv[1])),
         "notes": notes,
+        "findings": findings_stats(rows),
     }
 
 

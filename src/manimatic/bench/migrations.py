@@ -81,4 +81,11 @@ MIGRATIONS: list[tuple[int, str, str]] = [
         CREATE INDEX results_code ON results (code_hash);
         """,
     ),
+    (
+        2,
+        "per-task layout findings",
+        # JSON list of the critic's findings on the answer's render (`manimatic.critic`); NULL
+        # when it did not render or was not judged (rows from before this migration).
+        "ALTER TABLE results ADD COLUMN findings TEXT;",
+    ),
 ]

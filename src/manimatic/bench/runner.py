@@ -62,6 +62,7 @@ from manimatic.bench.environment import (
     resolve_embedder,
     versions,
 )
+from manimatic.bench.layout import answer_findings
 from manimatic.bench.scoring import FRAME_FPS, FrameCache, ScoreCache, Scorer, answer_row, infra_row
 from manimatic.bench.store import (
     FORMAT_VERSION,
@@ -235,10 +236,11 @@ class _Runner:
         c = self.condition
         no_loop = c.generations is not None or (backend is None and c.model == "reference")
         if no_loop and (
-            c.strategy not in ("vanilla", "none") or c.rounds is not None or c.doc_pass
+            c.strategy not in ("vanilla", "none") or c.rounds is not None or c.doc_pass or c.critic
         ):
             self.notes.append(
-                "the strategy and its rounds do not apply to reference or generations runs "
+                "the strategy, its rounds and critic rounds do not apply to reference or "
+                "generations runs "
                 "(the code is given, nothing is generated): ignored"
             )
         if c.generations is not None:
@@ -257,7 +259,9 @@ class _Runner:
         from manimatic.llm import GenerationOptions
 
         try:
-            strategy = strategy_from_name(c.strategy, rounds=c.rounds, doc_pass=c.doc_pass)
+            strategy = strategy_from_name(
+                c.strategy, rounds=c.rounds, doc_pass=c.doc_pass, critic=c.critic or None
+            )
         except ValueError as exc:
             raise BenchError(str(exc)) from None
         self.options = c.options if c.options is not None else GenerationOptions()
@@ -520,7 +524,10 @@ class _Runner:
         except Exception as exc:  # noqa: BLE001 - a bug in one task must not end the run
             detail = traceback.format_exc(limit=8)
             return infra_row(row, InfraError("internal", exc), started, detail)
-        return answer_row(row, answer, ref, scored, started)
+        row = answer_row(row, answer, ref, scored, started)
+        row["findings"], critic_s = answer_findings(answer.result)
+        row["timings"]["critic_s"] = round(critic_s, 4)
+        return row
 
 
 def _aborted_error(summary: RunSummary, last_error: str) -> BenchError:
