@@ -54,7 +54,7 @@ def render(home: Path, split: str, workers: int, limit: int | None) -> None:
 
 
 def critique(home: Path, show: int) -> None:
-    from manimatic.critic import critique_render
+    from manimatic.critic import critique_render, critique_timeline, load_timeline
     from manimatic.render import RenderResult
 
     manifest = json.loads((home / "manifest.json").read_text())
@@ -62,6 +62,7 @@ def critique(home: Path, show: int) -> None:
     by_kind: collections.Counter[str] = collections.Counter()
     findings_by_kind: collections.Counter[str] = collections.Counter()
     times = []
+    trace_times = []
     listing = []
     for task_id, entry in manifest.items():
         result = RenderResult.from_dict({**entry["result"], "traces": entry["traces"]})
@@ -70,6 +71,10 @@ def critique(home: Path, show: int) -> None:
         rendered += 1
         report = critique_render(result)
         times.append(report.elapsed_s)
+        started = time.perf_counter()
+        for trace in result.traces:  # the trace checks alone (no video decoding)
+            critique_timeline(load_timeline(trace))
+        trace_times.append(time.perf_counter() - started)
         kinds = {f.kind for f in report.findings}
         for f in report.findings:
             findings_by_kind[f.kind] += 1
@@ -88,6 +93,10 @@ def critique(home: Path, show: int) -> None:
         print(
             f"critic time per scene: median {statistics.median(times) * 1000:.0f} ms, "
             f"max {max(times) * 1000:.0f} ms (trace + frame checks, incl. decoding the video)"
+        )
+        print(
+            f"  trace checks alone: median {statistics.median(trace_times) * 1000:.1f} ms, "
+            f"max {max(trace_times) * 1000:.1f} ms"
         )
     for task_id, row, report in listing[:show]:
         print(f"\n{task_id} (row {row}): {report.outputs}")
