@@ -66,15 +66,18 @@ def _stroke_paths(mob: Any) -> list[list[list[float]]]:
             continue  # filled (glyphs, tips) or not stroked: nothing line-like to cross text
         curves = points[: len(points) // 4 * 4].reshape(-1, 4, 3)[:, :, :2]
         mids = (curves[:, 0] + 3 * curves[:, 1] + 3 * curves[:, 2] + curves[:, 3]) / 8
-        current = [curves[0, 0]]
-        for i, curve in enumerate(curves):
-            if i and np.abs(curve[0] - curves[i - 1, 3]).max() > 1e-6:
-                paths.append(np.array(current))
-                current = [curve[0]]
-            current.extend((mids[i], curve[3]))
-        paths.append(np.array(current))
+        # A new polyline wherever a curve does not start at the previous one's end.
+        breaks = np.flatnonzero(np.abs(curves[1:, 0] - curves[:-1, 3]).max(axis=1) > 1e-6) + 1
+        for chunk in np.split(np.arange(len(curves)), breaks):
+            line = np.empty((2 * len(chunk) + 1, 2))
+            line[0] = curves[chunk[0], 0]
+            line[1::2] = mids[chunk]
+            line[2::2] = curves[chunk, 3]
+            paths.append(line)
     total = sum(len(p) for p in paths)
     if total > MAX_PATH_POINTS:
+        # Longest first, so that when paths must be dropped an axis outlives its tick marks.
+        paths.sort(key=lambda p: -float(np.ptp(p, axis=0).max()))
         keep = max(2, MAX_PATH_POINTS // max(1, len(paths)))
         paths = [
             p[np.unique(np.linspace(0, len(p) - 1, min(len(p), keep)).round().astype(int))]
