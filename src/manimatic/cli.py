@@ -47,6 +47,7 @@ def _root(
 COMMAND_MODULES = (
     "render",
     "check",
+    "critique",
     "docs",
     "generate",
     "similarity",

@@ -63,6 +63,7 @@ def test_cli_groups_cover_condition_fields() -> None:
     """Every shared flag either sets a Condition field or is handled by name."""
     fields = Condition.field_names()
     handled = {"db", "no_doc_pass", "embedders", "temperature", "top_p", "max_tokens", "seed"}
+    handled |= {"critic", "critic_rounds"}  # --critic [--critic-rounds K] -> Condition.critic
     for option in DATASET + STRATEGY + SAMPLING + EXECUTION:
         assert option.field in fields or (option.field is None and option.name in handled)
 

@@ -13,6 +13,10 @@ One loop serves every strategy (they are data, see `strategies`):
    failed attempt). A reply with no code, or code too large to be a scene, is a failed attempt too.
 4. On failure, while feedback rounds remain: a fresh prompt with the description, the failed code
    and the feedback (plus `<API_INFO>` for RITL-DOC); back to 3. Stop at the first success.
+5. With `critic` rounds (RITL/RITL-DOC): renders carry the scene trace, and a success with
+   layout findings (`manimatic.critic`) is sent back with them while critic rounds remain. The
+   kept attempt is then the best one (renders, fewest findings; the earliest on a tie), not
+   necessarily the last.
 
 What the loop extracts, feeds back, checks before rendering and how long it lets a render run
 is the `Protocol` (`--protocol study|manimatic`); the wording is the `PromptSet` (`--prompts`).
@@ -24,6 +28,7 @@ transcript path was given).
 
 from __future__ import annotations
 
+import dataclasses
 import shutil
 import time
 from collections.abc import Callable
@@ -63,6 +68,9 @@ class GenerationResult:
         success: Whether the last attempt rendered.
         transcript: The full record of the run.
         code_path: Where the final code was written (when an output directory was given).
+        findings: With the critic on, the kept attempt's layout findings (`Finding.to_dict()`);
+            None when the critic did not judge it (off, or the code did not render).
+        kept_attempt: Which attempt `code` and `result` come from (the last one without critic).
     """
 
     code: str
@@ -72,6 +80,8 @@ class GenerationResult:
     success: bool
     transcript: Transcript
     code_path: str | None = None
+    findings: list[dict[str, Any]] | None = None
+    kept_attempt: int | None = None
 
     def __repr__(self) -> str:
         # Short on purpose: the transcript (every prompt and reply) is one attribute away.
@@ -113,7 +123,19 @@ class GenerationResult:
             "error": self.error,
             "result": self.result.to_dict(),
             "code": self.code,
+            "findings": self.findings,
+            "kept_attempt": self.kept_attempt,
         }
+
+
+@dataclass
+class _Kept:
+    """The best attempt so far under the critic: it rendered, with this many findings."""
+
+    attempt: int
+    code: str
+    result: RenderResult
+    findings: list[Any]
 
 
 def generate(
@@ -270,6 +292,8 @@ class _Run:
         kind = "initial"
         api_info: str | None = None
         attempt = 0
+        fixes_left, critic_left = strategy.rounds, strategy.critic
+        kept: _Kept | None = None
         while True:
             attempt += 1
             rnd, extraction = self._ask(attempt, kind, messages, api_info)
@@ -279,9 +303,27 @@ class _Run:
             result, feedback = self._evaluate(rnd, code, extraction)
             if code:
                 last_code = code
+            findings = self._critique(rnd, result) if strategy.critic and code else None
+            if (
+                findings is not None
+                and code
+                and (kept is None or len(findings) < len(kept.findings))
+            ):
+                kept = _Kept(attempt, code, result, findings)
             self._finish_round(rnd)
-            if result.ok or attempt >= strategy.max_attempts:
+            if result.ok:
+                if not findings or critic_left <= 0:
+                    break
+                critic_left -= 1
+                kind = "critic"
+                api_info = None
+                from manimatic.critic import critic_messages
+
+                messages = critic_messages(self.description, code or "", findings)
+                continue
+            if fixes_left <= 0:
                 break
+            fixes_left -= 1
             previous = code if code and _size(code) <= MAX_CODE_BYTES else None
             kind = "feedback"
             api_info = None
@@ -292,7 +334,22 @@ class _Run:
                 )
             else:
                 messages = prompts.ritl_messages(self.description, previous, feedback, self.prompts)
+        if kept is not None:
+            return self._final(kept.code, kept.result, attempt, kept)
         return self._final(last_code, result, attempt)
+
+    def _critique(self, rnd: Round, result: RenderResult) -> list[Any] | None:
+        """The layout critic on a successful render, recorded in the round; None if not run."""
+        if not result.ok:
+            return None
+        from manimatic.critic import critique_render, format_findings
+
+        report = critique_render(result)
+        if rnd.result is not None:
+            rnd.result["critique"] = report.to_dict()
+        if report.findings:
+            rnd.feedback = format_findings(report.findings)
+        return report.findings
 
     def _ask(
         self, attempt: int, kind: str, messages: list[Message], api_info: str | None
@@ -360,10 +417,12 @@ class _Run:
                 code,
                 quality=self.quality,
                 timeout=self.timeout,
-                # with an output file, rounds stay in the cache; the final one is copied out
-                out_dir=None if self.out_file is not None else self.out_dir,
+                # With an output file, rounds stay in the cache and the final one is copied out;
+                # with the critic, a later attempt may be worse: only the kept one is delivered.
+                out_dir=None if self.out_file is not None or self.strategy.critic else self.out_dir,
                 format=self.fmt,
                 preflight=self.protocol.preflight,
+                trace=bool(self.strategy.critic),
             )
             rnd.render_s = time.perf_counter() - started
             rnd.rendered_code = code
@@ -392,7 +451,16 @@ class _Run:
         if self.on_round is not None:
             self.on_round(rnd)
 
-    def _final(self, code: str, result: RenderResult, attempts: int) -> GenerationResult:
+    def _final(
+        self, code: str, result: RenderResult, attempts: int, kept: _Kept | None = None
+    ) -> GenerationResult:
+        if (
+            kept is not None
+            and self.out_file is None
+            and self.out_dir is not None
+            and result.outputs
+        ):
+            result = _deliver_copy(result, self.out_dir)
         code_path = None
         if self.out_file is not None:
             path: Path | None = self.out_file.with_suffix(".py")
@@ -418,6 +486,9 @@ class _Run:
             "video": video,
             "code_path": code_path,
         }
+        findings = [f.to_dict() for f in kept.findings] if kept is not None else None
+        if kept is not None:
+            transcript.final.update(kept_attempt=kept.attempt, findings=findings)
         self._save()
         return GenerationResult(
             code=code,
@@ -427,11 +498,26 @@ class _Run:
             success=result.ok,
             transcript=transcript,
             code_path=code_path,
+            findings=findings,
+            kept_attempt=kept.attempt if kept is not None else attempts,
         )
 
     def _save(self) -> None:
         if self.transcript_path is not None:
             self.transcript.save(self.transcript_path)
+
+
+def _deliver_copy(result: RenderResult, out_dir: Path) -> RenderResult:
+    """The result with its outputs copied into out_dir (the kept attempt's video)."""
+    import shutil
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    copied = []
+    for src in result.outputs:
+        dst = out_dir / Path(src).name
+        shutil.copyfile(src, dst)
+        copied.append(str(dst.resolve()))
+    return dataclasses.replace(result, outputs=copied)
 
 
 def _size(code: str) -> int:

@@ -15,6 +15,7 @@ from typing import Any, ClassVar
 
 DEFAULT_ROUNDS = 3
 MAX_ROUNDS = 20  # beyond this a loop is burning tokens, not converging
+DEFAULT_CRITIC_ROUNDS = 2  # `--critic` without a count: layout fixes after a successful render
 
 
 @dataclass(frozen=True)
@@ -26,6 +27,7 @@ class Strategy:
         rounds: Feedback rounds after the first attempt (0 = no feedback).
         api_info: Whether feedback rounds carry `<API_INFO>` from the installed manim.
         doc_pass: Whether a documentation pass revises the first code before its render.
+        critic: Layout-critic rounds after a render that succeeds with findings (0 = off).
     """
 
     name: ClassVar[str] = ""
@@ -43,13 +45,23 @@ class Strategy:
         return False
 
     @property
+    def critic(self) -> int:
+        return 0
+
+    @property
     def max_attempts(self) -> int:
-        """Rendered attempts at most: the first plus one per feedback round."""
-        return 1 + self.rounds
+        """Rendered attempts at most: the first, one per feedback round, one per critic round."""
+        return 1 + self.rounds + self.critic
 
     def to_dict(self) -> dict[str, Any]:
-        """`{"name": ..., **arguments}`: what a record stores to rebuild the strategy."""
-        return {"name": self.name, **{f.name: getattr(self, f.name) for f in fields(self)}}
+        """`{"name": ..., **arguments}`: what a record stores to rebuild the strategy.
+
+        `critic` is left out when off, so records made before it existed read the same.
+        """
+        args = {f.name: getattr(self, f.name) for f in fields(self)}
+        if not args.get("critic"):
+            args.pop("critic", None)
+        return {"name": self.name, **args}
 
     def __str__(self) -> str:
         args = ", ".join(f"{f.name}={getattr(self, f.name)!r}" for f in fields(self))
@@ -70,13 +82,18 @@ class RITL(Strategy):
 
     Attributes:
         rounds: Feedback rounds after the first attempt (the study's K, default 3).
+        critic: Layout-critic rounds: a render that succeeds but has layout findings
+            (`manimatic.critic`) is sent back with them, up to this many times; the kept attempt
+            is the one that renders with the fewest findings (0 = off, the study's RITL).
     """
 
     name: ClassVar[str] = "ritl"
     rounds: int = DEFAULT_ROUNDS  # type: ignore[assignment]  # a field here, a property above
+    critic: int = 0  # type: ignore[assignment]
 
     def __post_init__(self) -> None:
         _check_rounds(self.rounds)
+        _check_critic(self.critic)
 
 
 @dataclass(frozen=True)
@@ -89,15 +106,18 @@ class RITLDoc(Strategy):
         rounds: Feedback rounds after the first attempt (default 3).
         doc_pass: Run the documentation pass before the first render (default on).
         api_info_chars: Most characters of `<API_INFO>` per prompt.
+        critic: Layout-critic rounds, as for RITL (0 = off).
     """
 
     name: ClassVar[str] = "ritl-doc"
     rounds: int = DEFAULT_ROUNDS  # type: ignore[assignment]
     doc_pass: bool = True  # type: ignore[assignment]
     api_info_chars: int = 6000
+    critic: int = 0  # type: ignore[assignment]
 
     def __post_init__(self) -> None:
         _check_rounds(self.rounds)
+        _check_critic(self.critic)
         if not isinstance(self.doc_pass, bool):
             raise ValueError(f"doc_pass must be True or False; got {self.doc_pass!r}.")
         if (
@@ -123,11 +143,24 @@ def _check_rounds(rounds: Any) -> None:
         )
 
 
+def _check_critic(critic: Any) -> None:
+    if not isinstance(critic, int) or isinstance(critic, bool) or not 0 <= critic <= MAX_ROUNDS:
+        raise ValueError(
+            f"critic must be an int from 0 to {MAX_ROUNDS} (layout-critic rounds after a render "
+            f"that succeeds with findings; --critic alone means {DEFAULT_CRITIC_ROUNDS}); "
+            f"got {critic!r}."
+        )
+
+
 STRATEGIES: dict[str, type[Strategy]] = {cls.name: cls for cls in (Vanilla, RITL, RITLDoc)}
 
 
 def strategy_from_name(
-    name: str, *, rounds: int | None = None, doc_pass: bool | None = None
+    name: str,
+    *,
+    rounds: int | None = None,
+    doc_pass: bool | None = None,
+    critic: int | None = None,
 ) -> Strategy:
     """Build a strategy from its CLI name.
 
@@ -135,6 +168,7 @@ def strategy_from_name(
         name: "vanilla", "ritl" or "ritl-doc" (case-insensitive; "ritl_doc" also accepted).
         rounds: Feedback rounds (ritl, ritl-doc); None for the default.
         doc_pass: The documentation pass (ritl-doc only); None for the default (on).
+        critic: Layout-critic rounds (ritl, ritl-doc); None or 0 for off.
 
     Returns:
         The configured strategy.
@@ -157,6 +191,13 @@ def strategy_from_name(
         if key != "ritl-doc":
             raise ValueError(f"the documentation pass is part of ritl-doc, not {key}.")
         kwargs["doc_pass"] = doc_pass
+    if critic:
+        if key == "vanilla":
+            raise ValueError(
+                "vanilla makes one attempt and takes no critic rounds; use --strategy ritl or "
+                "ritl-doc with --critic."
+            )
+        kwargs["critic"] = critic
     return STRATEGIES[key](**kwargs)
 
 

@@ -17,6 +17,7 @@ from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from manimatic.bench.layout import findings_stats
 from manimatic.bench.stats import degenerate_note, paired_tests, run_intervals
 
 MEAN_METRICS = ("vs", "ssim_term", "semantic_term", "fidelity", "codebleu", "codebert", "cbb",
@@ -80,7 +81,7 @@ def summarize(rows: Iterable[dict[str, Any]]) -> dict[str, Any]:
     Returns:
         `{"overall": GroupStats dict, "by_type": {type: GroupStats dict}, "errors": {category:
         count}, "intervals": `stats.run_intervals` (95% bootstrap `*_ci` as [low, high],
-        degenerate-VS count), "notes": [...]}`.
+        degenerate-VS count), "notes": [...], "findings": layout.findings_stats}`.
     """
     rows = list(rows)
     by_type: dict[str, list[dict[str, Any]]] = {}
@@ -115,6 +116,7 @@ def summarize(rows: Iterable[dict[str, Any]]) -> dict[str, Any]:
         "by_type": {k: group_stats(v).to_dict() for k, v in sorted(by_type.items())},
         "errors": dict(sorted(errors.items(), key=lambda kv: -kv[1])),
         "notes": notes,
+        "findings": findings_stats(rows),
     }
 
 

@@ -39,6 +39,9 @@ class Condition:
         label: Condition label (e.g. base, sft, grpo); part of the run's identity.
         rounds: Feedback rounds for ritl / ritl-doc.
         doc_pass: RITL-DOC's documentation pass (None: the strategy's default, on).
+        critic: Layout-critic rounds for ritl / ritl-doc (0: off): a render that succeeds with
+            layout findings is sent back with them (`manimatic.critic`). Part of the strategy's
+            arguments, so of the run's identity. Findings are stored for every condition.
         generations: A JSONL file of `{"id", "code"}` to score instead of generating.
         base_url: OpenAI-compatible server URL for `openai:` models.
         options: `GenerationOptions` for the model (None: the defaults).
@@ -78,6 +81,7 @@ class Condition:
     label: str | None = None
     rounds: int | None = None
     doc_pass: bool | None = None
+    critic: int = 0
     generations: str | Path | None = None
     base_url: str | None = None
     options: Any = None
@@ -135,6 +139,12 @@ class Condition:
             raise BenchError(f"workers must be at least 1; got {self.workers}.")
         if self.render_workers is not None and self.render_workers < 1:
             raise BenchError(f"render workers must be at least 1; got {self.render_workers}.")
+        if self.critic is None:
+            self.critic = 0
+        if isinstance(self.critic, bool) or not isinstance(self.critic, int) or self.critic < 0:
+            raise BenchError(
+                f"critic must be a number of layout-critic rounds (0 = off); got {self.critic!r}."
+            )
         if self.limit is not None and self.limit < 1:
             raise BenchError(f"limit must be a positive number of tasks; got {self.limit}.")
         self.max_consecutive_infra = max(1, int(self.max_consecutive_infra))

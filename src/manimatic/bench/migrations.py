@@ -90,4 +90,11 @@ MIGRATIONS: list[tuple[int, str, str]] = [
         ALTER TABLE results ADD COLUMN prompt TEXT;
         """,
     ),
+    (
+        3,
+        "per-task layout findings",
+        # JSON list of the critic's findings on the answer's render (`manimatic.critic`); NULL
+        # when it did not render or was not judged (rows from before this migration).
+        "ALTER TABLE results ADD COLUMN findings TEXT;",
+    ),
 ]

@@ -78,7 +78,8 @@ pre { background: #f6f8fa; border: 1px solid var(--line); border-radius: 4px; pa
 
 SECTIONS = (("summary", "Results"), ("intervals", "Intervals"), ("paired", "Paired tests"),
             ("per-type", "Per Type"), ("plots", "Plots"),
-            ("correlation", "Correlation"), ("failures", "Failures"), ("runs", "Runs"),
+            ("correlation", "Correlation"), ("failures", "Failures"), ("layout", "Layout"),
+            ("runs", "Runs"),
             ("tasks", "Tasks"))  # fmt: skip
 LOW_FIDELITY = 0.5  # flags a render that likely shows another scene (see bench/RESULTS.md)
 PLOT_CAPTIONS = {
@@ -125,7 +126,7 @@ def render_html(report: Report) -> str:
         parts.append('<p class="foot">No RITL / RITL-DOC run among these: no rounds plot.</p>')
     parts.append("</section>")
     for anchor, key in (("correlation", "correlation"), ("failures", "failures"),
-                        ("runs", "runs")):  # fmt: skip
+                        ("layout", "layout"), ("runs", "runs")):  # fmt: skip
         parts.append(_section(anchor, report.tables[key]))
     parts.append(_tasks(report))
     parts.append("</main></body></html>")

@@ -21,7 +21,7 @@ def render_markdown(report: Report, save: Callable[[str, bytes], str]) -> str:
     if report.notes:
         out += ["**Read the numbers with these notes:**", ""]
         out += [f"- {n}" for n in report.notes] + [""]
-    for key in ("summary", "intervals", "paired", "per_type", "failures"):
+    for key in ("summary", "intervals", "paired", "per_type", "failures", "layout"):
         out += render_markdown_table(report.tables[key]) + [""]
     out += ["## Plots", ""]
     for key, title in PLOT_TITLES.items():

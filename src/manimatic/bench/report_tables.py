@@ -12,8 +12,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from manimatic.bench.analysis import SUMMARY_INTERVALS
+from manimatic.bench.layout import findings_stats, findings_text
 from manimatic.bench.stats import paired_tests
 from manimatic.bench.store import RunRecord
+from manimatic.critic.findings import KINDS
 from manimatic.metrics.correlation import Correlation
 
 RITL_STRATEGIES = ("ritl", "ritl-doc")
@@ -157,6 +159,7 @@ def task_metrics(row: dict[str, Any], cbb_available: bool) -> list[tuple[str, st
         ("CBB", cbb),
         ("CodeBLEU", fmt_metric(row.get("codebleu"), "codebleu")),
         ("attempts", "-" if rounds is None else str(rounds)),
+        ("layout", findings_text(row.get("findings"))),
     ]
 
 
@@ -255,6 +258,7 @@ def condition_tables(conditions: list[Condition], types: list[str]) -> dict[str,
         "summary": summary,
         "per_type": per_type,
         "failures": _failures_table(conditions),
+        "layout": _layout_table(conditions),
         "correlation": _correlation_table(conditions),
         "runs": _runs_table(conditions),
         "intervals": intervals_table(conditions),
@@ -386,6 +390,31 @@ def _failures_table(conditions: list[Condition]) -> TableModel:
         footnotes=[
             "Categories as in RenderResult.error.category; `infra` rows hit an infrastructure "
             "error (model server, sandbox) and are retried when the run is resumed."
+        ],
+    )
+
+
+def _layout_table(conditions: list[Condition]) -> TableModel:
+    rows = []
+    for c in conditions:
+        stats = c.stats.get("findings") or findings_stats(c.rows)
+        judged = stats["judged"]
+        frac = stats["flagged_fraction"]
+        rows.append(
+            [Cell(c.name), Cell(str(judged), numeric=True),
+             Cell(str(stats["flagged"]), numeric=True),
+             Cell("-" if frac is None else f"{100 * frac:.1f}%", numeric=True),
+             *[Cell(str(stats["by_kind"].get(k, 0) or "-"), numeric=True) for k in KINDS],
+             Cell(str(stats["findings"]), numeric=True)]
+        )  # fmt: skip
+    return TableModel(
+        title="Layout findings on the rendered answers (manimatic critique)",
+        columns=["Condition", "judged", "flagged", "flagged %", *KINDS, "findings"],
+        rows=rows,
+        footnotes=[
+            "judged: answers that rendered and were seen by the layout critic; a kind's column "
+            "counts tasks with at least one finding of it. Runs stored before the critic "
+            "existed have no judged rows."
         ],
     )
 

@@ -68,6 +68,7 @@ from manimatic.bench.datasets import (
     resolve_spec,
 )
 from manimatic.bench.environment import ProgressBar, embedder_name, resolve_embedder
+from manimatic.bench.layout import answer_findings
 from manimatic.bench.scoring import FRAME_FPS, FrameCache, ScoreCache, Scorer, answer_row, infra_row
 from manimatic.bench.store import (
     FORMAT_VERSION,
@@ -310,10 +311,11 @@ class _Runner:
         c = self.condition
         no_loop = c.generations is not None or (backend is None and c.model == "reference")
         if no_loop and (
-            c.strategy not in ("vanilla", "none") or c.rounds is not None or c.doc_pass
+            c.strategy not in ("vanilla", "none") or c.rounds is not None or c.doc_pass or c.critic
         ):
             self.notes.append(
-                "the strategy and its rounds do not apply to reference or generations runs "
+                "the strategy, its rounds and critic rounds do not apply to reference or "
+                "generations runs "
                 "(the code is given, nothing is generated): ignored"
             )
         if c.generations is not None:
@@ -332,7 +334,9 @@ class _Runner:
         from manimatic.llm import GenerationOptions
 
         try:
-            strategy = strategy_from_name(c.strategy, rounds=c.rounds, doc_pass=c.doc_pass)
+            strategy = strategy_from_name(
+                c.strategy, rounds=c.rounds, doc_pass=c.doc_pass, critic=c.critic or None
+            )
         except ValueError as exc:
             raise BenchError(str(exc)) from None
         self.options = c.options if c.options is not None else GenerationOptions()
@@ -677,7 +681,10 @@ class _Runner:
         except Exception as exc:  # noqa: BLE001 - a bug: stop the run and say so (see _bug)
             self._record_bug(task, exc)
             return None
-        return answer_row(row, answer, ref, scored, started)
+        row = answer_row(row, answer, ref, scored, started)
+        row["findings"], critic_s = answer_findings(answer.result)
+        row["timings"]["critic_s"] = round(critic_s, 4)
+        return row
 
     def _record_bug(self, task: Task, exc: Exception) -> None:
         """Keep the first bug (its traceback goes to the run's log) and stop the run.

@@ -62,6 +62,7 @@ JSON_RESULT_COLUMNS = (
     "ref_render_result",
     "timings",
     "notes",
+    "findings",
 )
 
 RESULT_COLUMNS = (
@@ -69,7 +70,7 @@ RESULT_COLUMNS = (
     "error_category", "error_message", "ref_ok", "vs", "ssim_term", "semantic_term", "fidelity",
     "fidelity_components", "codebleu", "codebert", "cbb", "ast_distance", "syntax_error",
     "rounds", "code", "code_hash", "transcript", "render_result", "ref_render_result", "timings",
-    "prompt_tokens", "completion_tokens", "total_tokens", "notes", "prompt",
+    "prompt_tokens", "completion_tokens", "total_tokens", "notes", "prompt", "findings",
 )  # fmt: skip
 
 

@@ -103,6 +103,24 @@ STRATEGY = [
         help="ritl-doc without doc pass.",
         field=None,
     ),
+    _opt(
+        "critic",
+        bool,
+        False,
+        "--critic",
+        panel=_LOOP,
+        help="ritl*: layout-critic rounds after a render with findings (see --critic-rounds).",
+        field=None,
+    ),
+    _opt(
+        "critic_rounds",
+        int | None,
+        None,
+        "--critic-rounds",
+        panel=_LOOP,
+        help="Layout-critic rounds with --critic (default 2).",
+        field=None,
+    ),
     _opt("base_url", str | None, None, "--base-url", panel=_LOOP, help="OpenAI-compatible server."),
     _opt(
         "api_key",
@@ -214,6 +232,13 @@ class CliSettings:
             fields["types"] = fields["types"] or None
         if self.values.get("no_doc_pass"):
             fields["doc_pass"] = False
+        critic_rounds = self.values.get("critic_rounds")
+        if critic_rounds is not None and not self.values.get("critic"):
+            raise UserError("--critic-rounds goes with --critic; add --critic.")
+        if self.values.get("critic"):
+            from manimatic.agent.strategies import DEFAULT_CRITIC_ROUNDS
+
+            fields["critic"] = DEFAULT_CRITIC_ROUNDS if critic_rounds is None else critic_rounds
         if self.values.get("embedders") is False:
             fields.update(image_embedder=None, code_embedder=None)
         fields.update(given)

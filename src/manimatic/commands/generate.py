@@ -60,6 +60,8 @@ class _Progress:
         label = f"round {rnd.attempt}/{self.max_attempts}"
         if rnd.kind == "doc_pass":
             label += " doc pass"
+        elif rnd.kind == "critic":
+            label += " critic"
         code = rnd.code
         if code is None:
             reason = (rnd.extraction or {}).get("reason") or "no code"
@@ -75,6 +77,9 @@ class _Progress:
             outcome = "checking the API usage against the docs"
         elif result.ok:
             outcome = f"[green]render ok[/] [dim]{result.elapsed_s:.1f}s[/]"
+            found = len(((rnd.result or {}).get("critique") or {}).get("findings") or [])
+            if found:
+                outcome += f", [yellow]{found} layout finding{'s' * (found != 1)}[/]"
         elif code is None and result.error and result.error.type == "NoCodeError":
             outcome = "[red]failed[/]"
         else:
@@ -195,11 +200,21 @@ def generate_command(
     ),
     protocol: str = typer.Option("manimatic", "--protocol", help=PROTOCOL_HELP),
     prompts: str | None = typer.Option(None, "--prompts", help=PROMPTS_HELP),
+    critic: bool = typer.Option(
+        False,
+        "--critic",
+        help="ritl/ritl-doc: send a render that succeeds with layout findings (off frame, "
+        "overlap, tiny or invisible text, empty frames) back to the model; keep the best.",
+    ),
+    critic_rounds: int | None = typer.Option(
+        None, "--critic-rounds", help="Layout-critic rounds with --critic (default 2)."
+    ),
 ) -> None:
     """Generate a Manim CE scene and its video from a description, fixing render failures."""
     from manimatic.agent import generate, strategy_from_name
     from manimatic.agent.prompts import load_prompts
     from manimatic.agent.protocol import protocol_from_name
+    from manimatic.agent.strategies import DEFAULT_CRITIC_ROUNDS
     from manimatic.llm import GenerationOptions, LLMError, get_backend
     from manimatic.render import RenderPoolError
 
@@ -239,8 +254,15 @@ def generate_command(
             payload,
         )
     try:
+        if critic_rounds is not None and not critic:
+            raise ValueError("--critic-rounds goes with --critic; add --critic.")
         chosen = strategy_from_name(
-            strategy, rounds=rounds, doc_pass=False if no_doc_pass else None
+            strategy,
+            rounds=rounds,
+            doc_pass=False if no_doc_pass else None,
+            critic=(DEFAULT_CRITIC_ROUNDS if critic_rounds is None else critic_rounds)
+            if critic
+            else None,
         )
         given = {"temperature": temperature, "top_p": top_p, "max_tokens": max_tokens}
         options = GenerationOptions(seed=seed, **{k: v for k, v in given.items() if v is not None})
@@ -293,6 +315,8 @@ def generate_command(
         rounds=result.rounds,
         error=result.error,
     )
+    if chosen.critic:
+        payload.update(findings=result.findings, kept_attempt=result.kept_attempt)
     if as_json:
         print_json(payload)
     elif result.success:

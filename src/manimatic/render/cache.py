@@ -20,6 +20,7 @@ from pathlib import Path
 
 from manimatic import paths
 from manimatic.render.result import RenderResult
+from manimatic.render.trace import TRACE_FORMAT
 
 CACHE_FORMAT = 1
 # Failures that depend on the machine's state rather than on the code are never cached.
@@ -51,7 +52,7 @@ def render_key(
         "scene": scene,
         "quality": quality,
         "dry_run": dry_run,
-        "trace": trace,
+        "trace": TRACE_FORMAT if trace else False,
         "manim": manim_version(),
         "tex_template": tex_template or "default",
     }
