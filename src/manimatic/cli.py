@@ -55,6 +55,8 @@ COMMAND_MODULES = (
     "train",
     "doctor",
     "study",
+    "logs",
+    "view",
 )
 
 

@@ -195,6 +195,12 @@ def generate_command(
     ),
     protocol: str = typer.Option("manimatic", "--protocol", help=PROTOCOL_HELP),
     prompts: str | None = typer.Option(None, "--prompts", help=PROMPTS_HELP),
+    no_log: bool = typer.Option(
+        False,
+        "--no-log",
+        help="Do not record this generation in the log (`manimatic logs`; MANIMATIC_NO_LOG=1 "
+        "turns it off everywhere).",
+    ),
 ) -> None:
     """Generate a Manim CE scene and its video from a description, fixing render failures."""
     from manimatic.agent import generate, strategy_from_name
@@ -278,6 +284,8 @@ def generate_command(
                 on_round=_Progress(progress_out, chosen.max_attempts),
                 protocol=chosen_protocol,
                 prompts=prompt_set,
+                log=False if no_log else None,
+                log_source="cli",
             )
     except LLMError as exc:
         record = getattr(exc, "transcript", None)
