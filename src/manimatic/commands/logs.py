@@ -7,6 +7,7 @@ CLI, Python and the studio. `--json` prints one JSON array (no transcripts unles
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import typer
@@ -57,23 +58,34 @@ def logs_command(
             soft_wrap=True,
         )
         return
-    table = Table("id", "started", "from", "model", "strategy", "status", "rounds", "tokens",
-                  "time", "prompt")  # fmt: skip
+    header = ("id", "started", "from", "model", "strategy", "status", "rounds", "tokens",
+              "time", "prompt")  # fmt: skip
+    rows = []
     for e in entries:
-        status = "[green]ok[/]" if e.ok else f"[red]{escape(e.status)}[/]"
         prompt = " ".join(e.prompt.split())
-        table.add_row(
-            str(e.id),
-            e.started.replace("+00:00", "Z"),
-            e.source,
-            escape(e.model),
-            escape(e.strategy),
-            status,
-            str(e.rounds),
-            "-" if e.total_tokens is None else str(e.total_tokens),
-            "-" if e.duration_s is None else f"{e.duration_s:.1f}s",
-            escape(prompt if len(prompt) <= 60 else prompt[:57] + "..."),
+        rows.append(
+            (
+                str(e.id),
+                e.started.replace("+00:00", "Z"),
+                e.source,
+                e.model,
+                e.strategy,
+                "ok" if e.ok else e.status,
+                str(e.rounds),
+                "-" if e.total_tokens is None else str(e.total_tokens),
+                "-" if e.duration_s is None else f"{e.duration_s:.1f}s",
+                prompt if len(prompt) <= 60 else prompt[:57] + "...",
+            )
         )
+    if not console.is_terminal:
+        # Piped or redirected: one tab-separated line per generation, never wrapped or cut.
+        for row in (header, *rows):
+            sys.stdout.write("\t".join(row) + "\n")
+        return
+    table = Table(*header)
+    for row in rows:
+        status = "[green]ok[/]" if row[5] == "ok" else f"[red]{escape(row[5])}[/]"
+        table.add_row(*(escape(c) for c in row[:5]), status, *(escape(c) for c in row[6:]))
     console.print(table)
     console.print(f"[dim]log: {escape(str(path))}[/]", highlight=False, soft_wrap=True)
 
