@@ -123,3 +123,21 @@ def test_guards_host_and_cross_origin(server) -> None:
         timeout=30,
     )
     assert unknown.status_code == 400 and "nosuch" in unknown.json()["error"]
+
+
+def test_static_report_links_videos_and_carries_transcripts(bench_db, tmp_path) -> None:
+    from manimatic.bench import Store
+    from manimatic.bench.report import build_report, write_report
+
+    with Store(bench_db["db"]) as store:
+        report = build_report(store, [bench_db["reference"], bench_db["ritl"]], frames=0)
+    files = write_report(report, tmp_path / "report")
+    text = files.html.read_text()
+    links = re.findall(r'<a href="(file://[^"]+\.mp4)">', text)
+    assert len(links) >= 5  # two references + two tasks of each run, each linked
+    for link in links:
+        assert Path(link.removeprefix("file://")).is_file()
+    assert "round transcripts (2 call(s))" in text and "round transcripts (1 call(s))" in text
+    assert HOSTILE not in text and "&lt;script&gt;" in text
+    md = files.markdown.read_text()
+    assert "round transcripts (2 call(s))" in md and "video: [WebCircle.mp4](file://" in md

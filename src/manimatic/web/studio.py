@@ -65,27 +65,40 @@ class Job:
             return list(self.events[index:]), self.finished
 
 
-def studio_models() -> list[dict[str, str]]:
-    """Model specs a user can pick here and now, each `{"spec", "note"}`.
+def studio_models() -> list[dict[str, Any]]:
+    """Model specs a user can pick here and now, each `{"spec", "note", "base_url"}`.
 
-    What is found without the network: `MANIMATIC_MODEL`, an OpenAI-compatible server configured
-    through the environment, and transformers models already in the local Hugging Face cache.
-    Any other spec (`scripted:FILE.jsonl`, `ollama:NAME`...) can be typed in the studio.
+    The list `manimatic models` prints (`llm.catalog.list_models`) when this build has it; else
+    the same local sources read here: GGUF models shipped in installed packages, transformers
+    models in the local Hugging Face cache, and `MANIMATIC_MODEL`. Any other spec
+    (`scripted:FILE.jsonl`, `ollama:NAME`...) can be typed in the studio.
     """
-    found: list[dict[str, str]] = []
+    try:
+        from manimatic.llm.catalog import list_models
+    except ImportError:
+        return _local_models()
+    return [
+        {"spec": e.spec, "note": e.note or e.source, "base_url": e.base_url} for e in list_models()
+    ]
+
+
+def _local_models() -> list[dict[str, Any]]:
+    from manimatic.llm.gguf_files import shipped_models
+
+    found: list[dict[str, Any]] = []
     env_model = os.environ.get("MANIMATIC_MODEL")
     if env_model:
-        found.append({"spec": env_model, "note": "MANIMATIC_MODEL"})
-    if os.environ.get("OPENAI_API_KEY") or os.environ.get("MANIMATIC_API_KEY"):
-        found.append({"spec": "openai:gpt-4.1", "note": "OpenAI-compatible server (API key set)"})
+        found.append({"spec": env_model, "note": "MANIMATIC_MODEL", "base_url": None})
+    for model in shipped_models():
+        found.append({"spec": model.spec, "note": f"shipped in {model.package}", "base_url": None})
     for name in _hf_cached_models():
-        found.append({"spec": f"hf:{name}", "note": "local Hugging Face cache"})
+        found.append({"spec": f"hf:{name}", "note": "local Hugging Face cache", "base_url": None})
     seen: set[str] = set()
     return [m for m in found if not (m["spec"] in seen or seen.add(m["spec"]))]
 
 
 def _hf_cached_models(limit: int = 50) -> list[str]:
-    """Causal-LM repos in the local hub cache (`models--org--name` folders), by name."""
+    """Repos with a model config in the local hub cache (`models--org--name` folders)."""
     base = os.environ.get("HF_HUB_CACHE") or os.path.join(
         os.environ.get("HF_HOME") or os.path.expanduser("~/.cache/huggingface"), "hub"
     )
@@ -94,8 +107,7 @@ def _hf_cached_models(limit: int = 50) -> list[str]:
         return []
     names = []
     for entry in sorted(root.glob("models--*")):
-        snapshots = list((entry / "snapshots").glob("*/config.json"))
-        if snapshots:
+        if any((entry / "snapshots").glob("*/config.json")):
             names.append(entry.name[len("models--") :].replace("--", "/"))
         if len(names) >= limit:
             break
@@ -185,8 +197,12 @@ class Studio:
             active = sum(1 for j in self._jobs.values() if not j.finished)
             if active >= MAX_ACTIVE_JOBS:
                 raise StudioError(f"{active} generations are running; wait for one to finish.")
+        # A server model from the list runs against the server it was found on.
+        base_url = next(
+            (m.get("base_url") for m in studio_models() if m["spec"] == model.strip()), None
+        )
         try:
-            backend = get_backend(model.strip())
+            backend = get_backend(model.strip(), base_url=base_url)
         except LLMError as exc:
             raise StudioError(f"model {model.strip()}: {exc}") from None
         job = Job(uuid.uuid4().hex[:12], description.strip(), model.strip(), chosen.name)
