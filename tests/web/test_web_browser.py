@@ -30,6 +30,12 @@ def test_runs_page_sorts_and_filters(server, bench_db, browser) -> None:
     box.clear()
     box.send_keys(" ")  # an input event with no words: every row again
     assert len(visible_rows(browser, "runs-table")) == 2
+    # tick both runs: one table of conditions
+    for box in browser.find_elements(By.CSS_SELECTOR, "#runs-table input[name=run]"):
+        box.click()
+    browser.find_element(By.CSS_SELECTOR, "#conditions-form button").click()
+    wait_for(lambda: "/conditions?" in browser.current_url, what="the conditions page")
+    assert len(browser.find_elements(By.CSS_SELECTOR, "#condition-intervals tbody tr")) == 2
     # the run page's task table sorts by a numeric column
     browser.get(server.url + f"/runs/{bench_db['ritl']}")
     header = browser.find_element(By.XPATH, "//table[@id='tasks-table']//th[text()='rounds']")

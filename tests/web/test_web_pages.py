@@ -63,6 +63,18 @@ def test_runs_run_and_task_pages(server, bench_db) -> None:
         assert ranged.status_code == 206 and len(ranged.content) == 100  # seekable <video>
 
 
+def test_conditions_page_has_intervals_per_condition(server, bench_db) -> None:
+    a, b = bench_db["reference"], bench_db["ritl"]
+    page = get(server, f"/conditions?run={a}&run={b}")
+    assert page.status_code == 200
+    body = page.text
+    assert 'id="condition-intervals"' in body and "sft / ritl" in body and "reference" in body
+    # both runs rendered 2/2: RSR 100% with Wilson interval [34.2%, 100.0%] (n = 2)
+    assert body.count("[34.2%, 100.0%]") == 2, body
+    assert get(server, "/conditions").status_code == 404
+    assert get(server, "/conditions?run=nosuchrun").status_code == 404
+
+
 def test_compare_and_missing_records(server, bench_db) -> None:
     a, b = bench_db["reference"], bench_db["ritl"]
     page = get(server, f"/compare?a={a}&b={b}")

@@ -171,6 +171,16 @@ def create_app(config: ViewerConfig | None = None) -> Starlette:
             return not_found(str(exc))
         return page("run.html", title=f"run {data['run'].id}", **data)
 
+    async def conditions(request: Request) -> Response:
+        from manimatic.web.views import conditions_page
+
+        ids = [v for v in request.query_params.getlist("run") if v]
+        try:
+            data = await run_in_threadpool(conditions_page, store, ids)
+        except NotFound as exc:
+            return not_found(str(exc))
+        return page("conditions.html", title="conditions", **data)
+
     async def task(request: Request) -> Response:
         from manimatic.web.views import task_page
 
@@ -301,6 +311,7 @@ def create_app(config: ViewerConfig | None = None) -> Starlette:
         Route("/runs/{run_id}", run),
         Route("/runs/{run_id}/tasks/{task_id:path}", task),
         Route("/compare", compare),
+        Route("/conditions", conditions),
         Route("/logs", logs),
         Route("/logs/{entry_id}", log_entry),
         Route("/logs/{entry_id}/video", log_video),

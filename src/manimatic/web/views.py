@@ -190,6 +190,43 @@ def run_page(store: Store, run_id: str) -> dict[str, Any]:
     return page
 
 
+def conditions_page(store: Store, run_ids: list[str]) -> dict[str, Any]:
+    """Several runs as the conditions of one table (a matrix): the report's tables and plots,
+    and each condition's numbers with 95% intervals."""
+    from manimatic.bench.report import ReportError, build_report
+    from manimatic.bench.report_html import table_html
+
+    runs = []
+    for ref in run_ids:
+        run = get_run(store, ref)
+        if run.id not in {r.id for r in runs}:
+            runs.append(run)
+    if not runs:
+        raise NotFound("choose at least one run")
+    try:
+        report = build_report(store, [r.id for r in runs], frames=0)
+    except ReportError as exc:
+        raise NotFound(str(exc)) from None
+    rows = []
+    for cond in report.conditions:
+        cells = {i["metric"]: i for i in intervals(cond.rows)}
+        rows.append({"name": cond.name, "run": cond.run, "cells": cells})
+    return {
+        "runs": runs,
+        "metrics": ["RSR", *(label for _, label in INTERVAL_METRICS)],
+        "interval_rows": rows,
+        "tables": [
+            (report.tables[k].title, table_html(report.tables[k]))
+            for k in ("summary", "per_type", "correlation", "failures")
+        ],
+        "plots": [
+            (k, "data:image/png;base64," + base64.b64encode(png).decode("ascii"))
+            for k, png in report.plots.items()
+        ],
+        "notes": report.notes,
+    }
+
+
 # --- one task ---------------------------------------------------------------------------------
 
 
