@@ -20,5 +20,5 @@ def test_bootstrap_is_seeded_and_brackets_the_mean() -> None:
     ci = bootstrap_mean(values)
     assert ci == bootstrap_mean(values)  # same data, same interval
     mean = sum(values) / len(values)
-    assert ci[0] < mean < ci[1] and 0.1 <= ci[0] and ci[1] <= 0.9
+    assert ci[0] < mean < ci[1] and ci[0] >= 0.1 and ci[1] <= 0.9
     assert bootstrap_mean([]) is None and bootstrap_mean([0.5]) == (0.5, 0.5)
