@@ -43,6 +43,14 @@ def test_rounds_with_diffs_errors_and_findings() -> None:
     assert second.tokens == {"total_tokens": 12}
 
 
+def test_findings_inside_the_critics_report() -> None:
+    finding = {"kind": "overlap", "time": 0.5, "objects": ["Text('a')"], "message": "m"}
+    rnd = _round(1, "critic", NEW, True)
+    rnd["result"]["critique"] = {"findings": [finding]}
+    (view,) = round_views({"rounds": [rnd]})
+    assert view.findings == [finding] and view.kind == "critic"
+
+
 def test_odd_records_give_what_they_have() -> None:
     assert round_views(None) == [] and round_views({"rounds": "x"}) == []
     (view,) = round_views({"rounds": [{"attempt": 1, "kind": "initial", "messages": [],

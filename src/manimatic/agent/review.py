@@ -145,8 +145,11 @@ def _error(result: dict[str, Any]) -> str:
 
 
 def _findings(direct: Any, result: dict[str, Any] | None) -> list[dict[str, Any]]:
-    """Critic findings on the round, or inside its render result (where a critic may put them)."""
-    for value in (direct, (result or {}).get("findings")):
+    """Critic findings on the round, or inside its render result: `findings`, or the critic's
+    report under `critique` (`{"findings": [...]}`)."""
+    critique = (result or {}).get("critique")
+    nested = critique.get("findings") if isinstance(critique, dict) else None
+    for value in (direct, (result or {}).get("findings"), nested):
         if isinstance(value, list):
             return [f for f in value if isinstance(f, dict)]
     return []

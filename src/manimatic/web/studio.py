@@ -154,7 +154,9 @@ class Studio:
             return self._pool
 
     def close(self) -> None:
-        for thread in self._threads:
+        with self._jobs_lock:
+            threads = list(self._threads)
+        for thread in threads:
             thread.join(timeout=RENDER_TIMEOUT_S)
         with self._pool_lock:
             if self._own_pool and self._pool is not None:
@@ -212,7 +214,8 @@ class Studio:
         thread = threading.Thread(
             target=self._run, args=(job, backend, chosen), name=f"studio-{job.id}", daemon=True
         )
-        self._threads = [t for t in self._threads if t.is_alive()] + [thread]
+        with self._jobs_lock:
+            self._threads = [t for t in self._threads if t.is_alive()] + [thread]
         thread.start()
         return job
 
