@@ -10,15 +10,17 @@ SUDO=""
 if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
 
 if command -v apt-get >/dev/null 2>&1; then
-  echo "==> system packages (cairo/pango for manim, TeX for MathTex, bubblewrap for the sandbox)"
+  echo "==> system packages (cairo/pango for manim, TeX for MathTex, bubblewrap for the sandbox,"
+  echo "    chromium + chromium-driver for the web viewer's browser tests)"
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends \
     python3 python3-venv python3-dev build-essential pkg-config \
     libcairo2-dev libpango1.0-dev \
     texlive-latex-base texlive-latex-extra dvisvgm \
-    bubblewrap >/dev/null
+    bubblewrap chromium chromium-driver >/dev/null
 else
-  echo "==> no apt-get: install cairo, pango, a TeX distribution with dvisvgm, and bubblewrap yourself"
+  echo "==> no apt-get: install cairo, pango, a TeX distribution with dvisvgm, bubblewrap and"
+  echo "    chromium with its chromedriver (viewer tests only) yourself"
 fi
 
 PYTHON="${PYTHON:-python3}"

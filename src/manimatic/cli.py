@@ -56,6 +56,8 @@ COMMAND_MODULES = (
     "train",
     "doctor",
     "study",
+    "logs",
+    "view",
 )
 
 

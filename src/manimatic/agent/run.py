@@ -36,7 +36,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from manimatic.agent import prompts
+from manimatic.agent import genlog, prompts
 from manimatic.agent.extract import Extraction
 from manimatic.agent.feedback import error_summary, too_large_feedback
 from manimatic.agent.prompts import PromptSet, load_prompts
@@ -154,6 +154,8 @@ def generate(
     format: str = "mp4",  # noqa: A002 - manim's name for it
     protocol: Protocol | str | None = None,
     prompts: PromptSet | str | Path | None = None,
+    log: bool | str | Path | None = None,
+    log_source: str = "python",
 ) -> GenerationResult:
     """Generate a Manim scene for `description`, fixing render failures per the strategy.
 
@@ -177,6 +179,9 @@ def generate(
             preflight in the loop, hints and the default timeout.
         prompts: The prompt templates: a `PromptSet` or a `--prompts` value (see
             `load_prompts`); None for the protocol's own.
+        log: Record the generation in the generation log (`agent.genlog`): True, False, or a
+            log file to use instead of the default; None: on unless `MANIMATIC_NO_LOG` is set.
+        log_source: Who asked, as the log names it: python, cli or studio.
 
     Returns:
         The final code, its render result and video, the attempts made and the transcript.
@@ -202,6 +207,8 @@ def generate(
         raise ValueError(f"timeout must be positive seconds; got {timeout!r}.")
     own_backend = isinstance(backend, str)
     model = get_backend(backend) if isinstance(backend, str) else backend
+    started = time.perf_counter()
+    run: _Run | None = None
     try:
         run = _Run(
             description=description.strip(),
@@ -221,6 +228,11 @@ def generate(
         )
         return run.execute()
     finally:
+        # Logged whatever the outcome (success, failure, LLM error, Ctrl-C): from the transcript.
+        if run is not None and genlog.logging_enabled(log):
+            duration = time.perf_counter() - started
+            path = log if isinstance(log, (str, Path)) else None
+            genlog.record(run.transcript, source=log_source, duration_s=duration, path=path)
         if own_backend:
             model.close()
 

@@ -147,6 +147,19 @@ class Transcript:
         """Tokens used over all calls (those the backend reported)."""
         return sum((r.usage or {}).get("total_tokens") or 0 for r in self.rounds)
 
+    def token_totals(self) -> dict[str, int | None]:
+        """prompt/completion/total tokens summed over the calls that reported each (None when
+        no call did: a backend that reports nothing is not a run that used 0 tokens)."""
+        totals: dict[str, int | None] = {}
+        for key in ("prompt_tokens", "completion_tokens", "total_tokens"):
+            known = [
+                (r.usage or {}).get(key)
+                for r in self.rounds
+                if (r.usage or {}).get(key) is not None
+            ]
+            totals[key] = sum(known) if known else None  # type: ignore[arg-type]
+        return totals
+
     def replies(self) -> list[str]:
         """The raw replies in order: write them with `write_script` to replay the run."""
         return [r.reply for r in self.rounds if r.reply is not None]

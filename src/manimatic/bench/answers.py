@@ -228,20 +228,14 @@ class AgentAnswerer:
                 timeout=self.render.timeout,
                 protocol=self.protocol,
                 prompts=self.prompts,
+                log=False,  # the bench store keeps every task's transcript already
             )
         except LLMError as exc:
             raise InfraError("llm", exc, getattr(exc, "transcript", None)) from exc
         except RenderPoolError as exc:
             raise InfraError("render", exc, getattr(exc, "transcript", None)) from exc
         transcript = out.transcript
-        tokens: dict[str, int | None] = {}
-        for key in ("prompt_tokens", "completion_tokens", "total_tokens"):
-            known = [
-                (r.usage or {}).get(key)
-                for r in transcript.rounds
-                if (r.usage or {}).get(key) is not None
-            ]
-            tokens[key] = sum(known) if known else None  # type: ignore[arg-type]
+        tokens = transcript.token_totals()
         return Answer(
             code=out.code,
             result=out.result,

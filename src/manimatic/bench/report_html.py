@@ -12,6 +12,8 @@ import html
 import re
 from typing import TYPE_CHECKING
 
+from manimatic.bench.report_media import transcript_html, video_links_html
+
 if TYPE_CHECKING:
     from manimatic.bench.report_model import Report, TaskEntry, TaskView
     from manimatic.bench.report_plots import FrameStrip
@@ -224,6 +226,7 @@ def _task(index: int, task: TaskView) -> str:
     ref_extra = (
         f'<div class="error">{e(task.reference_error)}</div>' if task.reference_error else ""
     )
+    ref_extra += video_links_html(task.reference_result)
     out.append(_row("reference render", "what the task asks for", task.reference, ref_extra))
     for entry in task.entries:
         out.append(_entry(entry))
@@ -246,6 +249,8 @@ def _entry(entry: TaskEntry) -> str:
         extra.append(
             '<ul class="attempts">' + "".join(f"<li>{e(a)}</li>" for a in entry.attempts) + "</ul>"
         )
+    extra.append(video_links_html(r.get("render_result")))
+    extra.append(transcript_html(r.get("transcript")))
     code = r.get("code")
     if code:
         lines = code.count("\n") + (0 if code.endswith("\n") else 1)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
+from manimatic.bench.report_media import transcript_markdown, video_links_markdown
 from manimatic.bench.report_model import Report, TaskView
 from manimatic.bench.report_plots import FrameStrip
 from manimatic.bench.report_tables import render_markdown_table
@@ -55,6 +56,7 @@ def _markdown_task(task: TaskView, index: int, save: Callable[[str, bytes], str]
         return [f"**{label}**: {strip.caption()}", "", f"![{label}]({link})", ""]
 
     out += frames("reference render", task.reference, "ref")
+    out += [*video_links_markdown(task.reference_result), ""]
     if task.reference_error:
         out += [f"reference failed: `{_one_line(task.reference_error)}`", ""]
     for j, e in enumerate(task.entries):
@@ -65,6 +67,8 @@ def _markdown_task(task: TaskView, index: int, save: Callable[[str, bytes], str]
         if e.error:
             out += [f"error: `{_one_line(e.error)}`", ""]
         out += [f"- {a}" for a in e.attempts] + ([""] if e.attempts else [])
+        out += [*video_links_markdown(r.get("render_result")), ""]
+        out += transcript_markdown(r.get("transcript"))
         if r.get("code"):
             fence = "~~~~" if "```" in r["code"] else "```"
             out += ["<details><summary>code</summary>", "", f"{fence}python"]

@@ -56,6 +56,7 @@ class TaskView:
         reference: Frames of the reference render.
         reference_error: Why the reference did not render, if it did not.
         entries: One per condition that has a result for the task.
+        reference_result: The reference's stored render result (for its video link).
     """
 
     task_id: str
@@ -64,6 +65,7 @@ class TaskView:
     reference: FrameStrip
     reference_error: str | None
     entries: list[TaskEntry]
+    reference_result: dict[str, Any] | None = None
 
 
 @dataclass

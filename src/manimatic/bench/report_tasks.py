@@ -68,6 +68,7 @@ def task_views(
                     )
                     for c, r in pairs
                 ],
+                reference_result=ref_result if isinstance(ref_result, dict) else None,
             )
         )
     return views

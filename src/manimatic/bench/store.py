@@ -35,7 +35,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from manimatic import paths
+from manimatic import paths, sqlite_db
 from manimatic.bench.migrations import MIGRATIONS
 from manimatic.provenance import utc_now as now_iso
 
@@ -221,13 +221,7 @@ class Store:
         # One connection shared by the runner's threads; `_lock` serialises its use.
         self._lock = threading.RLock()
         try:
-            self._conn = sqlite3.connect(
-                str(self.path), timeout=30.0, check_same_thread=False, isolation_level=None
-            )
-            self._conn.row_factory = sqlite3.Row
-            self._conn.execute("PRAGMA journal_mode=WAL")
-            self._conn.execute("PRAGMA synchronous=FULL")
-            self._conn.execute("PRAGMA foreign_keys=ON")
+            self._conn = sqlite_db.connect(self.path)
             self.migrate()
         except sqlite3.DatabaseError as exc:
             raise StoreError(explain_sqlite_error(self.path, exc)) from exc
@@ -280,13 +274,7 @@ class Store:
     def schema_version(self) -> int:
         """The highest migration applied (0 for an empty database)."""
         with self._lock:
-            exists = self._conn.execute(
-                "SELECT 1 FROM sqlite_master WHERE type='table' AND name='migrations'"
-            ).fetchone()
-            if not exists:
-                return 0
-            row = self._conn.execute("SELECT MAX(version) FROM migrations").fetchone()
-            return int(row[0] or 0)
+            return sqlite_db.schema_version(self._conn)
 
     def migrate(self) -> list[int]:
         """Apply the migrations this database lacks, each in its own transaction.
@@ -297,37 +285,12 @@ class Store:
         Raises:
             StoreError: The database has migrations this code does not know (newer manimatic).
         """
-        applied: list[int] = []
-        with self.transaction() as conn:
-            conn.execute(
-                "CREATE TABLE IF NOT EXISTS migrations ("
-                "version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied TEXT NOT NULL)"
+        try:
+            return sqlite_db.migrate(
+                self._conn, MIGRATIONS, where=str(self.path), transaction=self.transaction
             )
-        latest = MIGRATIONS[-1][0]
-        current = self.schema_version()
-        if current > latest:
-            raise StoreError(
-                f"{self.path} has schema version {current}, newer than this manimatic knows "
-                f"({latest}); upgrade manimatic to read it."
-            )
-        for version, name, sql in MIGRATIONS:
-            if version <= current:
-                continue
-            with self.transaction() as conn:
-                # Re-check inside the write lock: another process may have migrated meanwhile.
-                done = conn.execute(
-                    "SELECT 1 FROM migrations WHERE version = ?", (version,)
-                ).fetchone()
-                if done:
-                    continue
-                for statement in _statements(sql):
-                    conn.execute(statement)
-                conn.execute(
-                    "INSERT INTO migrations (version, name, applied) VALUES (?, ?, ?)",
-                    (version, name, now_iso()),
-                )
-            applied.append(version)
-        return applied
+        except sqlite_db.SchemaTooNewError as exc:
+            raise StoreError(str(exc)) from None
 
     # ------------------------------------------------------------------ runs
 
@@ -488,6 +451,16 @@ class Store:
             ).fetchall()
         return [_result_from_row(r) for r in rows]
 
+    def task_results(self, task_id: str) -> list[dict[str, Any]]:
+        """Every run's result for one task, heavy columns included, oldest run first."""
+        with self._lock:
+            rows = self._conn.execute(
+                "SELECT results.* FROM results JOIN runs ON runs.id = results.run_id "
+                "WHERE results.task_id = ? ORDER BY runs.created, runs.rowid",
+                (task_id,),
+            ).fetchall()
+        return [_result_from_row(r) for r in rows]
+
     def counts(self) -> dict[str, dict[str, Any]]:
         """Per run: rows, ok, infra errors, reference failures and metric means (SQL aggregates)."""
         sql = """
@@ -633,10 +606,6 @@ def _check_result(row: sqlite3.Row) -> list[str]:
     if row["ok"] == 0 and row["infra_error"] == 0 and row["vs"] not in (None, 0.0):
         problems.append(f"{where}: failed render with VS {row['vs']} (must be 0)")
     return problems
-
-
-def _statements(sql: str) -> list[str]:
-    return [s.strip() for s in sql.split(";") if s.strip()]
 
 
 def _like_prefix(prefix: str) -> str:

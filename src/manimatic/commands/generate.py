@@ -209,6 +209,12 @@ def generate_command(
     critic_rounds: int | None = typer.Option(
         None, "--critic-rounds", help="Layout-critic rounds with --critic (default 2)."
     ),
+    no_log: bool = typer.Option(
+        False,
+        "--no-log",
+        help="Do not record this generation in the log (`manimatic logs`; MANIMATIC_NO_LOG=1 "
+        "turns it off everywhere).",
+    ),
 ) -> None:
     """Generate a Manim CE scene and its video from a description, fixing render failures."""
     from manimatic.agent import generate, strategy_from_name
@@ -300,6 +306,8 @@ def generate_command(
                 on_round=_Progress(progress_out, chosen.max_attempts),
                 protocol=chosen_protocol,
                 prompts=prompt_set,
+                log=False if no_log else None,
+                log_source="cli",
             )
     except LLMError as exc:
         record = getattr(exc, "transcript", None)
