@@ -48,6 +48,7 @@ COMMAND_MODULES = (
     "check",
     "docs",
     "generate",
+    "models",
     "similarity",
     "code_metrics",
     "bench",
