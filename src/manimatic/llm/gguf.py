@@ -136,6 +136,7 @@ class LlamaCppBackend(Backend):
         path: The GGUF file.
         adapter: A GGUF LoRA file, or None.
         n_ctx: The context window in tokens.
+        n_threads: The CPU threads llama.cpp uses.
     """
 
     def __init__(
@@ -171,6 +172,7 @@ class LlamaCppBackend(Backend):
             raise LLMNotFoundError(f"gguf: LoRA file {adapter} does not exist; check the path.")
         if n_threads is None:
             n_threads = default_threads()
+        self.n_threads = n_threads
         try:
             self.llama = llama_cpp.Llama(
                 model_path=str(self.path),
