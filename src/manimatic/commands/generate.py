@@ -131,15 +131,20 @@ def _fail(message: str, code: int, as_json: bool, payload: dict[str, Any]) -> ty
 
 def generate_command(
     prompt: str = typer.Argument(..., help="What the animation should show, in plain words."),
-    model: str = typer.Option(
-        ...,
+    model: str | None = typer.Option(
+        None,
         "--model",
         "-m",
         envvar="MANIMATIC_MODEL",
         help="Model spec: openai:MODEL, ollama:MODEL, hf:PATH (or hf:PATH@ADAPTER), "
-        "scripted:FILE.jsonl.",
+        "gguf:NAME_OR_FILE, scripted:FILE.jsonl (see `manimatic models`). Default: the tiny "
+        "embedded gguf:smollm2-135m, with short replies and one feedback round.",
     ),
-    strategy: str = typer.Option("ritl-doc", "--strategy", help="vanilla | ritl | ritl-doc."),
+    strategy: str | None = typer.Option(
+        None,
+        "--strategy",
+        help="vanilla | ritl | ritl-doc (default ritl-doc; ritl for the embedded default model).",
+    ),
     rounds: int | None = typer.Option(
         None, "--rounds", "-k", help="Feedback rounds after the first attempt (default 3)."
     ),
@@ -221,8 +226,17 @@ def generate_command(
     from manimatic.agent.prompts import load_prompts
     from manimatic.agent.protocol import protocol_from_name
     from manimatic.agent.strategies import DEFAULT_CRITIC_ROUNDS
-    from manimatic.llm import GenerationOptions, LLMError, get_backend
+    from manimatic.llm import GenerationOptions, LLMError, catalog, get_backend
     from manimatic.render import RenderPoolError
+
+    embedded = model is None  # the tiny default gets settings a 135M model can finish in time
+    if strategy is None:
+        strategy = catalog.DEFAULT_MODEL_STRATEGY if embedded else "ritl-doc"
+    if embedded:
+        model = catalog.DEFAULT_MODEL
+        if rounds is None and strategy.strip().lower() != "vanilla":  # vanilla takes no rounds
+            rounds = catalog.DEFAULT_MODEL_ROUNDS
+        max_tokens = catalog.DEFAULT_MODEL_MAX_TOKENS if max_tokens is None else max_tokens
 
     payload: dict[str, Any] = {
         "ok": False,
@@ -271,6 +285,8 @@ def generate_command(
             else None,
         )
         given = {"temperature": temperature, "top_p": top_p, "max_tokens": max_tokens}
+        if embedded:
+            given["stop"] = catalog.DEFAULT_MODEL_STOP
         options = GenerationOptions(seed=seed, **{k: v for k, v in given.items() if v is not None})
         chosen_protocol = protocol_from_name(protocol)
         prompt_set = load_prompts(prompts if prompts is not None else chosen_protocol.prompts)
@@ -279,6 +295,8 @@ def generate_command(
     payload["strategy"] = chosen.name
     out_dir = target.folder if target.folder is not None else DEFAULT_OUT_ROOT / slugify(prompt)
     progress_out = console_err if as_json else console
+    if embedded:
+        console_err.print(f"note: {catalog.DEFAULT_MODEL_NOTE}", highlight=False, soft_wrap=True)
     try:
         backend = get_backend(model, **llm_settings(base_url, api_key, llm_timeout))
     except LLMError as exc:
