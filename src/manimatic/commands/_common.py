@@ -3,13 +3,33 @@
 from __future__ import annotations
 
 import json
+import re
 import sys
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 
 console = Console()
 console_err = Console(stderr=True)
+
+
+# ANSI/VT escape sequences (CSI, OSC, two-byte ESC forms), then any other C0/C1 control but \t, \n.
+_CONTROL = re.compile(
+    r"\x1b\[[0-?]*[ -/]*[@-~]"
+    r"|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?"
+    r"|\x1b[@-_]?"
+    r"|[\x00-\x08\x0b-\x1f\x7f-\x9f]"
+)
+
+
+def safe_text(value: object) -> str:
+    """Text a rendered job (or a model) wrote, safe to print through rich.
+
+    Terminal control codes are dropped (they could move the cursor, retitle the terminal or hide
+    text) and rich markup is escaped (a stray `[/]` would otherwise crash the print).
+    """
+    return escape(_CONTROL.sub("", str(value)))
 
 
 class UserError(Exception):

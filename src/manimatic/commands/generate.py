@@ -15,7 +15,7 @@ from typing import Any
 import typer
 from rich.console import Console
 
-from manimatic.commands._common import console, console_err, print_json
+from manimatic.commands._common import console, console_err, print_json, safe_text
 
 DEFAULT_OUT_ROOT = Path("manimatic_out")
 EXIT_FAILED, EXIT_USAGE, EXIT_INFRA = 1, 2, 3
@@ -79,9 +79,7 @@ class _Progress:
 
 
 def _escape(text: str) -> str:
-    from rich.markup import escape
-
-    return escape(text)
+    return safe_text(text)  # model and job text: no markup, no terminal control codes
 
 
 def _fail(message: str, code: int, as_json: bool, payload: dict[str, Any]) -> typer.Exit:
