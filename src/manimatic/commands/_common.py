@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+import re
 import sys
 from typing import Any
 
 from rich.console import Console, ConsoleDimensions
+from rich.markup import escape
 
 # Width of tables when the output is a pipe or a file: wide enough that no path or run id is
 # ever folded or cut with an ellipsis (a table is only as wide as its content needs).
@@ -45,6 +47,24 @@ class PipeAwareConsole(Console):
 
 console = PipeAwareConsole()
 console_err = PipeAwareConsole(stderr=True)
+
+
+# ANSI/VT escape sequences (CSI, OSC, two-byte ESC forms), then any other C0/C1 control but \t, \n.
+_CONTROL = re.compile(
+    r"\x1b\[[0-?]*[ -/]*[@-~]"
+    r"|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?"
+    r"|\x1b[@-_]?"
+    r"|[\x00-\x08\x0b-\x1f\x7f-\x9f]"
+)
+
+
+def safe_text(value: object) -> str:
+    """Text a rendered job (or a model) wrote, safe to print through rich.
+
+    Terminal control codes are dropped (they could move the cursor, retitle the terminal or hide
+    text) and rich markup is escaped (a stray `[/]` would otherwise crash the print).
+    """
+    return escape(_CONTROL.sub("", str(value)))
 
 
 class UserError(Exception):

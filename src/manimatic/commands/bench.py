@@ -19,7 +19,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from manimatic.commands._common import UserError, console, console_err, print_json
+from manimatic.commands._common import UserError, console, console_err, print_json, safe_text
 from manimatic.commands.bench_options import (
     DATASET,
     DB_HELP,
@@ -204,7 +204,7 @@ def matrix_command(
         for f in result.failed:
             console_err.print(
                 f"[red]failed:[/] {escape(str(f['label']))} {escape(f['model'])} "
-                f"{escape(f['strategy'])}: {escape(f['error'])}",
+                f"{escape(f['strategy'])}: {safe_text(f['error'])}",
                 highlight=False,
             )
     if result.failed:
@@ -363,7 +363,7 @@ def results_command(
             _fmt(r["cbb"]),
             _fmt(r["codebleu"]),
             _fmt(r["rounds"]),
-            escape(error),
+            safe_text(error),
         )
     console.print(table)
     from manimatic.bench.stats import degenerate_note

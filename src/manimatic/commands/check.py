@@ -12,16 +12,16 @@ from pathlib import Path
 import typer
 from rich.markup import escape
 
-from manimatic.commands._common import UserError, console, console_err, print_json
+from manimatic.commands._common import UserError, console, console_err, print_json, safe_text
 
 
 def _print_report(report_dict: dict) -> None:
     file = report_dict["file"]
     for f in report_dict["findings"]:
-        hint = f" [dim]->[/] {escape(f['suggestion'])}" if f["suggestion"] else ""
+        hint = f" [dim]->[/] {safe_text(f['suggestion'])}" if f["suggestion"] else ""
         console.print(
             f"{escape(file)}:{f['line']}:{f['col']}: [bold red]{f['code']}[/] "
-            f"{escape(f['message'])}{hint}",
+            f"{safe_text(f['message'])}{hint}",
             highlight=False,
             soft_wrap=True,
         )

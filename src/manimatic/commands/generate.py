@@ -17,7 +17,7 @@ from rich.console import Console
 
 from manimatic.agent.prompts import PROMPTS_HELP
 from manimatic.agent.protocol import PROTOCOL_HELP
-from manimatic.commands._common import console, console_err, print_json
+from manimatic.commands._common import console, console_err, print_json, safe_text
 from manimatic.render.output import OutputError, output_target
 from manimatic.render.quality import QUALITY_HELP, check_quality
 
@@ -113,9 +113,7 @@ def llm_settings(
 
 
 def _escape(text: str) -> str:
-    from rich.markup import escape
-
-    return escape(text)
+    return safe_text(text)  # model and job text: no markup, no terminal control codes
 
 
 def _fail(message: str, code: int, as_json: bool, payload: dict[str, Any]) -> typer.Exit:

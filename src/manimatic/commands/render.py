@@ -9,7 +9,7 @@ from pathlib import Path
 import typer
 from rich.markup import escape
 
-from manimatic.commands._common import UserError, console, console_err, print_json
+from manimatic.commands._common import UserError, console, console_err, print_json, safe_text
 from manimatic.executors import EXECUTOR_HELP, make_executor
 from manimatic.render import Limits, RenderRequest, RenderResult
 from manimatic.render.output import OutputError, output_target, place_output
@@ -27,12 +27,12 @@ def input_error(path: Path, exc: SourceError) -> RenderResult:
 
 
 def _print_human(result: RenderResult) -> None:
-    name = result.file or "<code>"
+    name = safe_text(result.file or "<code>")
     if result.ok:
         tag = " (cached)" if result.cached else ""
         console.print(f"[green]ok[/] {name}{tag} [dim]{result.elapsed_s:.2f}s[/]")
         for out in result.outputs:
-            console.print(f"   {out}", highlight=False)
+            console.print(f"   {safe_text(out)}", highlight=False)
         return
     err = result.error
     assert err is not None
@@ -41,11 +41,11 @@ def _print_human(result: RenderResult) -> None:
         f"[red]failed[/] {name}{where} [dim]stage {result.stage}, {err.category}[/]",
         highlight=False,
     )
-    console.print(f"   {err.type}: {err.message}", highlight=False)
+    console.print(f"   {safe_text(err.type)}: {safe_text(err.message)}", highlight=False)
     if err.excerpt:
-        console.print(f"   > {err.excerpt.strip()}", highlight=False)
+        console.print(f"   > {safe_text(err.excerpt.strip())}", highlight=False)
     if err.hint:
-        console.print(f"   [cyan]hint:[/] {err.hint}", highlight=False)
+        console.print(f"   [cyan]hint:[/] {safe_text(err.hint)}", highlight=False)
 
 
 @dataclass

@@ -21,6 +21,7 @@ from typing import Any
 from manimatic import paths
 from manimatic.render.pool import LocalRunner, SandboxMode
 from manimatic.render.result import InfrastructureError, RenderPoolError
+from manimatic.render.validate import safe_name
 
 log = logging.getLogger(__name__)
 ACTOR_GRACE_S = 120.0  # beyond the job timeout: worker start (import manim) and transfer
@@ -141,10 +142,11 @@ class RayRunner:
         """Write the returned bytes to local files the pool then moves into its store."""
         files = reply.pop("_files", {})
         target = Path(tempfile.mkdtemp(prefix="job-", dir=self._inbox))
-        for kind, items in files.items():
+        for kind in ("outputs", "traces"):
             reply[kind] = []
-            for name, data in items:
-                path = target / name
+            for name, data in files.get(kind, []):
+                # The actor's LocalRunner validated the file; its name still must not escape.
+                path = target / safe_name(str(name))
                 path.write_bytes(data)
                 reply[kind].append(str(path))
         return reply

@@ -47,6 +47,8 @@ _SANDBOX_ERRNOS = {
     errno.ENETUNREACH,
     errno.EHOSTUNREACH,
     errno.EFBIG,  # the file-size rlimit (Python ignores SIGXFSZ, so writes fail instead)
+    errno.ENOSPC,  # the job directory's size cap (a tmpfs under bubblewrap)
+    errno.EDQUOT,
 }
 
 

@@ -19,6 +19,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import uuid
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,9 +27,10 @@ from typing import Literal, Protocol
 
 from manimatic import paths
 from manimatic.render import sandbox as sbx
+from manimatic.render import scratch, validate
 from manimatic.render.cache import RenderCache, render_key
 from manimatic.render.quality import check_quality
-from manimatic.render.result import RenderPoolError, RenderResult
+from manimatic.render.result import RenderError, RenderPoolError, RenderResult
 
 # What `--format` may be (manim's names); png is the last frame only, as manim's -s.
 OUTPUT_FORMATS = ("mp4", "gif", "webm", "mov", "png")
@@ -36,6 +38,7 @@ OUTPUT_FORMATS = ("mp4", "gif", "webm", "mov", "png")
 SandboxMode = Literal["auto", "bwrap", "none"]
 WORKER_START_TIMEOUT_S = 120.0
 REPLY_GRACE_S = 30.0  # beyond the job timeout: killing leftovers, the traceback dump, I/O
+MAX_OUTPUT_BYTES = 4 * 1024**3
 
 
 @dataclass
@@ -88,16 +91,41 @@ def _user_process_count() -> int:
     return count
 
 
-class _Worker:
-    """One warm worker process and its private scratch directory."""
+def _sandbox_failure(type_: str, message: str) -> dict:
+    return {
+        "ok": False,
+        "stage": "sandbox",
+        "scenes": [],
+        "outputs": [],
+        "traces": [],
+        "error": {"category": "sandbox", "type": type_, "message": message, "line": None},
+    }
 
-    def __init__(self, index: int, scratch_root: Path, use_bwrap: bool) -> None:
+
+class _Worker:
+    """One warm worker process and its private scratch directory.
+
+    Layout of the scratch dir: `job/` is the job's world (a size-capped tmpfs under bwrap),
+    holding the logs (opened by the worker) and `run/`, the job's directory; `out/` is where the
+    worker's validator copies checked outputs, writable by the worker's uid only.
+    """
+
+    def __init__(
+        self, index: int, scratch_root: Path, use_bwrap: bool, disk_mb: int = sbx.DEFAULT_DISK_MB
+    ) -> None:
         self.index = index
         self.scratch = scratch_root / f"w{index}"
         self.use_bwrap = use_bwrap
+        self.disk_mb = disk_mb
         self.proc: subprocess.Popen | None = None
         self.log_path = scratch_root / f"w{index}.log"
         self.drop_uid = self._drop_uid()
+        # Started as root with a job uid to drop to: the worker itself runs as WORKER_UID.
+        self.worker_uid = sbx.WORKER_UID if self.drop_uid is not None else None
+
+    @property
+    def out_root(self) -> Path:
+        return self.scratch / "out"
 
     def _drop_uid(self) -> int | None:
         if os.geteuid() != 0:
@@ -111,15 +139,31 @@ class _Worker:
             return None if closed else sbx.UNPRIVILEGED_UID
         return sbx.UNPRIVILEGED_UID if sbx.can_drop_privileges() else None
 
-    def start(self) -> None:
+    def _make_scratch(self) -> None:
         shutil.rmtree(self.scratch, ignore_errors=True)
         self.scratch.mkdir(parents=True)
+        (self.scratch / "job").mkdir(mode=0o711)  # root's: the job cannot rename its logs
+        self.out_root.mkdir(mode=0o755)
+        if self.worker_uid is not None:
+            os.chown(self.scratch, self.worker_uid, self.worker_uid)
+            os.chown(self.out_root, self.worker_uid, self.worker_uid)
         self.scratch.chmod(0o711)  # a job running as `nobody` must reach its job dir
+        (self.scratch / "job").chmod(0o711)
+
+    def start(self) -> None:
+        self._make_scratch()
         argv = [sys.executable, "-m", "manimatic.render.worker", str(self.scratch)]
         if self.drop_uid is not None:
-            argv += ["--drop-uid", str(self.drop_uid)]
+            argv += ["--drop-uid", str(self.drop_uid), "--worker-uid", str(self.worker_uid)]
         if self.use_bwrap:
-            argv = sbx.bwrap_command(sbx.bwrap_path(), self.scratch, argv)
+            argv = sbx.bwrap_command(
+                sbx.bwrap_path(),
+                self.scratch,
+                argv,
+                job_root=self.scratch / "job",
+                disk_mb=self.disk_mb,
+                privileged=os.geteuid() == 0,
+            )
         env = {
             "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
             "LANG": "C.UTF-8",
@@ -142,11 +186,16 @@ class _Worker:
                 start_new_session=True,
                 text=True,
                 bufsize=1,
+                errors="replace",
             )
         finally:
             log.close()
         ready = self._read_line(WORKER_START_TIMEOUT_S)
-        if not ready or not json.loads(ready).get("ready"):
+        try:
+            ok = bool(ready) and json.loads(ready).get("ready") is True
+        except (ValueError, AttributeError):
+            ok = False
+        if not ok:
             self.kill()
             raise RenderPoolError(
                 f"render worker failed to start (log {self.log_path}):\n{self._log_tail()}"
@@ -166,34 +215,40 @@ class _Worker:
         return self.proc.stdout.readline() or None
 
     def run(self, job: dict) -> dict:
-        """Send a job; the worker's reply, or a sandbox failure if the worker broke."""
+        """Send a job; the worker's reply, or a sandbox failure if the worker broke.
+
+        Anything but one JSON object answering this very job (its id) fails the job and
+        restarts the worker, so a bad reply can never be taken as another job's result.
+        """
         if self.proc is None or self.proc.poll() is not None:
             self.start()
         assert self.proc and self.proc.stdin
+        job = {**job, "id": uuid.uuid4().hex}
         try:
             self.proc.stdin.write(json.dumps(job) + "\n")
             self.proc.stdin.flush()
             line = self._read_line(float(job["timeout"]) + REPLY_GRACE_S)
-        except (BrokenPipeError, OSError):
+        except (BrokenPipeError, OSError, ValueError):
             line = None
         if line is None:
             alive = self.proc.poll() is None
             self.kill()
             why = "stopped responding" if alive else "died"
-            return {
-                "ok": False,
-                "stage": "sandbox",
-                "scenes": [],
-                "outputs": [],
-                "traces": [],
-                "error": {
-                    "category": "sandbox",
-                    "type": "WorkerError",
-                    "message": f"the render worker {why} during this job; it was restarted",
-                    "line": None,
-                },
-            }
-        return json.loads(line)
+            return _sandbox_failure(
+                "WorkerError", f"the render worker {why} during this job; it was restarted"
+            )
+        try:
+            reply = json.loads(line)
+        except ValueError:
+            reply = None
+        if not isinstance(reply, dict) or reply.get("id") != job["id"]:
+            self.kill()
+            return _sandbox_failure(
+                "ProtocolError",
+                "the render worker sent a malformed or unexpected reply for this job; "
+                "the job failed and the worker was restarted",
+            )
+        return reply
 
     def kill(self) -> None:
         if self.proc is None:
@@ -225,30 +280,48 @@ class JobRunner(Protocol):
     def close(self) -> None: ...
 
 
-class LocalRunner:
-    """Warm sandboxed worker processes on this machine, one job at a time each."""
+NO_BWRAP_AS_ROOT = (
+    "refusing to render as root without bubblewrap: LLM-written code would run with root's "
+    "rights and only an audit hook (no security boundary) in its way; install bubblewrap "
+    "(apt install bubblewrap) or pass --sandbox none to accept that risk explicitly"
+)
 
-    def __init__(self, workers: int | None = None, *, sandbox: SandboxMode = "auto") -> None:
+
+class LocalRunner:
+    """Warm sandboxed worker processes on this machine, one job at a time each.
+
+    Args:
+        workers: worker processes (default: CPU count).
+        sandbox: "auto", "bwrap" or "none" (see `RenderPool`). "auto" without a working
+            bubblewrap refuses to run as root.
+        disk_mb: size of each worker's job-directory tmpfs (bubblewrap only).
+    """
+
+    def __init__(
+        self,
+        workers: int | None = None,
+        *,
+        sandbox: SandboxMode = "auto",
+        disk_mb: int = sbx.DEFAULT_DISK_MB,
+    ) -> None:
         self.slots = max(1, workers or os.cpu_count() or 1)
-        bwrap = sbx.bwrap_path()
+        bwrap = sbx.bwrap_path() if sandbox != "none" else None
         if sandbox == "bwrap" and not bwrap:
             raise RenderPoolError(
                 "bubblewrap was required but does not work here "
                 "(install it: apt install bubblewrap)"
             )
-        self.use_bwrap = bool(bwrap) and sandbox != "none"
+        if sandbox == "auto" and not bwrap and os.geteuid() == 0:
+            raise RenderPoolError(NO_BWRAP_AS_ROOT)
+        self.use_bwrap = bool(bwrap)
         if sandbox == "auto" and not bwrap:
             sbx.warn_no_bwrap_once()
-        scratch_parent = paths.cache_dir() / "scratch"
-        scratch_parent.mkdir(parents=True, exist_ok=True)
-        self.scratch_root = Path(
-            tempfile.mkdtemp(prefix=f"pool-{os.getpid()}-", dir=scratch_parent)
-        )
-        self.scratch_root.chmod(0o711)
+        self._scratch = scratch.create(paths.cache_dir() / "scratch")
+        self.scratch_root = self._scratch.root
         self.restarts = 0
         self._idle: queue.Queue[_Worker] = queue.Queue()
         for i in range(self.slots):
-            self._idle.put(_Worker(i, self.scratch_root, self.use_bwrap))
+            self._idle.put(_Worker(i, self.scratch_root, self.use_bwrap, disk_mb))
 
     def run(self, job: dict) -> dict:
         job = dict(job)
@@ -260,10 +333,15 @@ class LocalRunner:
         try:
             was_running = worker.proc is not None
             reply = worker.run(job)
+            # Copy the files out before the worker's next job clears its out dir.
+            try:
+                reply = _collect_outputs(reply, worker.out_root, self.scratch_root / "out")
+            except validate.UnsafeFile as exc:
+                worker.kill()  # only a subverted worker hands back such a file
+                reply = _sandbox_failure("UnsafeOutput", f"output refused: {exc}")
             if worker.proc is None and was_running:
                 self.restarts += 1
-            # Move the files out before the worker's scratch dir is wiped by its next job.
-            return _collect_outputs(reply, self.scratch_root / "out")
+            return reply
         finally:
             self._idle.put(worker)
 
@@ -275,7 +353,7 @@ class LocalRunner:
     def close(self) -> None:
         while not self._idle.empty():
             self._idle.get_nowait().kill()
-        shutil.rmtree(self.scratch_root, ignore_errors=True)
+        self._scratch.close()
 
 
 class RenderPool:
@@ -303,9 +381,9 @@ class RenderPool:
         cache: RenderCache | bool = True,
         runner: JobRunner | None = None,
     ) -> None:
-        self.runner = runner or LocalRunner(workers, sandbox=sandbox)
-        self.size = self.runner.slots
         self.limits = limits or sbx.Limits()
+        self.runner = runner or LocalRunner(workers, sandbox=sandbox, disk_mb=self.limits.disk_mb)
+        self.size = self.runner.slots
         self.cache = RenderCache.default() if cache is True else (cache or None)
         # Outputs always land in a content-addressed store; with the cache off it is only written.
         self.store = self.cache or RenderCache(paths.cache_dir() / "renders-uncached")
@@ -366,9 +444,14 @@ class RenderPool:
                 self.stats.preflight_failures += 1
                 result.elapsed_s = time.monotonic() - started
                 return result
-        reply = self.runner.run(self._job(request))
+        try:
+            reply = self.runner.run(self._job(request))
+        except RenderPoolError:
+            raise  # the pool itself is broken (no worker starts, Ray lost): not this job's fault
+        except Exception as exc:  # noqa: BLE001 - whatever a job did, it gets one result
+            reply = _sandbox_failure(type(exc).__name__, f"the render runner failed: {exc}")
         self.stats.rendered += 1
-        result = RenderResult.from_dict(reply)
+        result = result_from_reply(reply, dry_run=request.dry_run)
         result.file = request.file
         if not result.scenes:
             result.scenes = _scene_names(request.code)
@@ -392,19 +475,65 @@ class RenderPool:
         }
 
 
-def _collect_outputs(reply: dict, out_root: Path) -> dict:
-    """Move the job's files out of the worker's scratch dir before it takes the next job."""
+def _collect_outputs(reply: dict, source_root: Path, out_root: Path) -> dict:
+    """Copy the reply's files, each a regular file strictly inside `source_root`, to our side.
+
+    The worker already validated and decoded them; this is the host's own check that it only
+    ever reads what the worker staged (no symlink, no path elsewhere), copied, never moved.
+    """
     if not reply.get("outputs") and not reply.get("traces"):
         return reply
     target = Path(tempfile.mkdtemp(prefix="job-", dir=_ensure(out_root)))
     for kind in ("outputs", "traces"):
-        moved = []
-        for src in reply.get(kind) or []:
-            dst = target / Path(src).name
-            shutil.move(src, dst)
-            moved.append(str(dst))
-        reply[kind] = moved
+        paths_in = reply.get(kind) or []
+        if not isinstance(paths_in, list):
+            raise validate.UnsafeFile(f"{kind} is not a list")
+        reply[kind] = [
+            str(validate.copy_inside(source_root, str(src), target, MAX_OUTPUT_BYTES))
+            for src in paths_in
+        ]
     return reply
+
+
+def result_from_reply(reply: object, *, dry_run: bool = False) -> RenderResult:
+    """A runner's reply as a RenderResult; a malformed one is a `sandbox` failure of this job.
+
+    Fields are reduced to the contract (known stages and categories, bounded text), and `ok`
+    needs outputs unless it was a dry run.
+    """
+    try:
+        if not isinstance(reply, dict):
+            raise TypeError("the reply is not an object")
+        raw_error = reply.get("error")
+        error = validate.sanitize_error(raw_error) if raw_error is not None else None
+        ok = reply.get("ok") is True and error is None
+        outputs = [str(p) for p in reply.get("outputs") or []]
+        traces = [str(p) for p in reply.get("traces") or []]
+        if ok and not dry_run and not outputs:
+            ok = False
+            error = _sandbox_failure("NoOutputError", "")["error"]
+            error.update(category="no_output", message="the render reported no output file")
+        if not ok and error is None:
+            error = _sandbox_failure("ProtocolError", "the render failed without an error")["error"]
+        result = RenderResult(
+            ok=ok,
+            scenes=validate.names(reply.get("scenes")),
+            stage=None if ok else validate.sanitize_stage(reply.get("stage")),
+            error=RenderError.from_dict(error) if error else None,
+            outputs=outputs,
+            traces=traces,
+            elapsed_s=float(reply.get("elapsed_s") or 0.0),
+            stdout=validate.text(reply.get("stdout"), 20_000) or "",
+            stderr=validate.text(reply.get("stderr"), 20_000) or "",
+            truncated=bool(reply.get("truncated")),
+        )
+        if not ok and result.error and result.error.category == "no_output":
+            result.stage = result.stage if result.stage != "sandbox" else "output"
+        return result
+    except (TypeError, ValueError, KeyError) as exc:
+        return RenderResult.failure(
+            "sandbox", "sandbox", "ProtocolError", f"malformed render reply ({exc})"
+        )
 
 
 def _ensure(path: Path) -> Path:

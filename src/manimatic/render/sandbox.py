@@ -7,7 +7,8 @@ Layers, outermost first:
    private PID namespace, dies with its parent.
 2. Per job (in the forked child): rlimits on address space, CPU seconds, file size and processes;
    a new session so the whole process group can be killed on timeout; when running as root, the
-   job drops to an unprivileged uid so the process limit applies (root is exempt from it).
+   job drops to an unprivileged uid so the process limit applies (root is exempt from it), and a
+   seccomp filter refuses new user namespaces (so the job cannot regain capabilities in one).
 3. An audit hook in the job that refuses network, process creation (except the TeX tools manim
    itself runs), ctypes calls and writes outside the job dir. The hook is not a security boundary
    by itself (layers 1-2 are); it turns attempts into a clear `sandbox` error instead of a
@@ -32,7 +33,21 @@ from manimatic.render.errors import SandboxViolation
 ALLOWED_PROGRAMS = frozenset(
     {"latex", "pdflatex", "xelatex", "lualatex", "dvisvgm", "ffmpeg", "ffprobe", "kpsewhich"}
 )
-UNPRIVILEGED_UID = 65534  # nobody
+UNPRIVILEGED_UID = 65534  # nobody: the job
+# The worker's own uid when started as root: neither root nor the job's, so the job can neither
+# signal nor trace it, nor write where the worker stages validated outputs. No account uses it.
+WORKER_UID = 65533
+# Capabilities a root-started worker keeps (permitted, not effective: it runs as WORKER_UID and
+# switches back only to set up and clean up a job). bwrap drops every other one, SYS_ADMIN too.
+WORKER_CAPS = (
+    "CAP_SETUID",
+    "CAP_SETGID",
+    "CAP_KILL",
+    "CAP_CHOWN",
+    "CAP_DAC_OVERRIDE",
+    "CAP_FOWNER",
+)
+DEFAULT_DISK_MB = 1024  # size of the job directory's tmpfs under bubblewrap
 _PATH_EVENTS = {"os.remove", "os.rmdir", "os.mkdir", "os.chmod", "os.chown", "os.truncate"}
 
 
@@ -44,6 +59,7 @@ class Limits:
     cpu_s: int | None = None  # default: timeout + 10 s (a backstop; the wall-clock timeout rules)
     file_mb: int = 512  # largest file a job may write (videos, logs)
     processes: int = 64  # per unprivileged uid; LaTeX needs a few
+    disk_mb: int = DEFAULT_DISK_MB  # the job directory's tmpfs (bubblewrap only; set per worker)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -103,8 +119,21 @@ def runtime_paths() -> list[Path]:
     return sorted({p.resolve() for p in paths})
 
 
-def bwrap_command(bwrap: str, scratch: Path, argv: list[str]) -> list[str]:
-    """The bubblewrap command line that runs `argv` with only `scratch` writable."""
+def bwrap_command(
+    bwrap: str,
+    scratch: Path,
+    argv: list[str],
+    *,
+    job_root: Path | None = None,
+    disk_mb: int = DEFAULT_DISK_MB,
+    privileged: bool = False,
+) -> list[str]:
+    """The bubblewrap command line that runs `argv` with only `scratch` writable.
+
+    `job_root` (inside `scratch`) becomes a tmpfs of `disk_mb` MiB: the job writes only there, so
+    a job that fills its disk fills that and nothing else. `privileged` (started as root): keep
+    only `WORKER_CAPS`, never CAP_SYS_ADMIN (no remounting the read-only root).
+    """
     cmd = [bwrap, "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp"]
     # Hide home directories (keys, tokens, other projects); re-expose what Python needs.
     hidden = [p for p in ("/root", "/home") if Path(p).is_dir()]
@@ -127,6 +156,13 @@ def bwrap_command(bwrap: str, scratch: Path, argv: list[str]) -> list[str]:
     for path in rebinds:
         cmd += ["--ro-bind", str(path), str(path)]
     cmd += ["--bind", str(scratch), str(scratch)]
+    if job_root is not None:
+        size = max(1, int(disk_mb)) * 1024 * 1024
+        cmd += ["--perms", "0711", "--size", str(size), "--tmpfs", str(job_root)]
+    if privileged:
+        cmd += ["--cap-drop", "ALL"]
+        for cap in WORKER_CAPS:
+            cmd += ["--cap-add", cap]
     cmd += [
         "--unshare-net",
         "--unshare-pid",
@@ -160,12 +196,80 @@ def set_job_limits(limits: Limits, timeout_s: float, drop_to_uid: int | None) ->
     size = limits.file_mb * 1024 * 1024
     resource.setrlimit(resource.RLIMIT_FSIZE, (size, size))
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
-    if drop_to_uid is not None:
+    if drop_to_uid is not None and drop_to_uid != os.getuid():
+        if os.geteuid() != 0:
+            os.seteuid(0)  # the worker runs as WORKER_UID with root as its saved uid
         os.setgroups([])
-        os.setgid(drop_to_uid)
-        os.setuid(drop_to_uid)
+        os.setresgid(drop_to_uid, drop_to_uid, drop_to_uid)
+        os.setresuid(drop_to_uid, drop_to_uid, drop_to_uid)
     if os.geteuid() != 0:
         resource.setrlimit(resource.RLIMIT_NPROC, (limits.processes, limits.processes))
+
+
+# --------------------------------------------------------------------------- seccomp: no userns
+
+_AUDIT_ARCH = {"x86_64": 0xC000003E, "aarch64": 0xC00000B7}
+# (clone, unshare, clone3) per architecture; clone3 passes its flags in memory a filter cannot
+# read, so it is refused outright with ENOSYS, and glibc falls back to clone.
+_SYSCALLS = {"x86_64": (56, 272, 435), "aarch64": (220, 97, 435)}
+_CLONE_NEWUSER = 0x10000000
+
+
+def userns_filter(machine: str | None = None) -> bytes | None:
+    """A classic-BPF seccomp program refusing new user namespaces, or None on another arch.
+
+    clone/unshare with CLONE_NEWUSER get EPERM; clone3, x32 calls and any foreign architecture
+    (e.g. 32-bit `int 0x80` calls on x86_64, which use other syscall numbers) get ENOSYS.
+    """
+    import struct
+
+    machine = machine or os.uname().machine
+    if machine not in _AUDIT_ARCH:
+        return None
+    clone, unshare, clone3 = _SYSCALLS[machine]
+    ld, jeq, jge, jset, ret = 0x20, 0x15, 0x35, 0x45, 0x06
+    allow, errno_ret = 0x7FFF0000, 0x00050000
+    eperm, enosys = errno_ret | 1, errno_ret | 38
+    program = [
+        (ld, 0, 0, 4),  # 0: arch
+        (jeq, 0, 10, _AUDIT_ARCH[machine]),  # 1: foreign arch -> 12
+        (ld, 0, 0, 0),  # 2: syscall number
+        (jge, 8, 0, 0x40000000),  # 3: x32 -> 12
+        (jeq, 7, 0, clone3),  # 4: -> 12
+        (jeq, 2, 0, unshare),  # 5: -> 8
+        (jeq, 1, 0, clone),  # 6: -> 8
+        (ret, 0, 0, allow),  # 7
+        (ld, 0, 0, 16),  # 8: low word of the first argument (the flags)
+        (jset, 1, 0, _CLONE_NEWUSER),  # 9: -> 11
+        (ret, 0, 0, allow),  # 10
+        (ret, 0, 0, eperm),  # 11
+        (ret, 0, 0, enosys),  # 12
+    ]
+    return b"".join(struct.pack("=HBBI", *insn) for insn in program)
+
+
+def block_user_namespaces() -> bool:
+    """Install `userns_filter` on this process (no_new_privs first); False on an unknown arch.
+
+    Raises OSError when the kernel refuses it: the job must not run without it.
+    """
+    import ctypes
+
+    program = userns_filter()
+    if program is None:
+        return False
+
+    class SockFprog(ctypes.Structure):
+        _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.c_char_p)]
+
+    libc = ctypes.CDLL(None, use_errno=True)
+    buf = ctypes.create_string_buffer(program, len(program))
+    prog = SockFprog(len(program) // 8, ctypes.cast(buf, ctypes.c_char_p))
+    if libc.prctl(38, 1, 0, 0, 0) != 0:  # PR_SET_NO_NEW_PRIVS
+        raise OSError(ctypes.get_errno(), "prctl(PR_SET_NO_NEW_PRIVS) failed")
+    if libc.prctl(22, 2, ctypes.byref(prog), 0, 0) != 0:  # PR_SET_SECCOMP, SECCOMP_MODE_FILTER
+        raise OSError(ctypes.get_errno(), "installing the seccomp filter failed")
+    return True
 
 
 def install_audit_hook(job_dir: Path) -> None:
