@@ -65,6 +65,13 @@ def test_generate_logs_prompt_model_rounds_tokens_and_transcript(
     assert entry.transcript == out.transcript.to_dict()
 
 
+def test_the_protocol_is_logged_by_name(scripted, render_pool, log_file) -> None:
+    generate("a circle", scripted(reply(GOOD)), Vanilla(), pool=render_pool, log=log_file,
+             protocol="study")  # fmt: skip
+    with GenerationLog(log_file) as log:
+        assert log.entries(1)[0].protocol == "study"
+
+
 def test_logged_by_default_and_opt_outs(scripted, render_pool, monkeypatch) -> None:
     monkeypatch.delenv(NO_LOG_ENV, raising=False)
     path = default_log_path()

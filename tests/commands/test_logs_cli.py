@@ -26,7 +26,15 @@ def test_generate_cli_logs_and_no_log(tmp_path: Path, monkeypatch) -> None:
     monkeypatch.delenv(NO_LOG_ENV, raising=False)
     runner = CliRunner()
     script = write_script(tmp_path / "r.jsonl", [f"<CODE>```python\n{GOOD}```</CODE>"] * 2)
-    args = ["generate", "A green circle", "-m", f"scripted:{script}", "-s", "vanilla", "--json"]
+    args = [
+        "generate",
+        "A green circle",
+        "-m",
+        f"scripted:{script}",
+        "--strategy",
+        "vanilla",
+        "--json",
+    ]
     before = _count()
     res = runner.invoke(app, [*args, "-o", str(tmp_path / "a")], catch_exceptions=False)
     assert res.exit_code == 0, res.output

@@ -40,7 +40,7 @@ def test_runs_run_and_task_pages(server, bench_db) -> None:
 
     run = get(server, f"/runs/{ritl}")
     assert run.status_code == 200
-    assert 'id="intervals"' in run.text and "Wilson" in run.text
+    assert 'id="intervals"' in run.text and "bootstrap" in run.text
     assert "/runs/" + ritl + "/tasks/t1" in run.text and "data:image/png;base64," in run.text
 
     task = get(server, f"/runs/{ritl}/tasks/t1")
@@ -69,8 +69,8 @@ def test_conditions_page_has_intervals_per_condition(server, bench_db) -> None:
     assert page.status_code == 200
     body = page.text
     assert 'id="condition-intervals"' in body and "sft / ritl" in body and "reference" in body
-    # both runs rendered 2/2: RSR 100% with Wilson interval [34.2%, 100.0%] (n = 2)
-    assert body.count("[34.2%, 100.0%]") == 2, body
+    # both runs rendered 2/2: RSR 100%, bootstrap interval [100%, 100%] (no variation seen)
+    assert body.count("[100.0%, 100.0%]") >= 2, body
     assert get(server, "/conditions").status_code == 404
     assert get(server, "/conditions?run=nosuchrun").status_code == 404
 

@@ -174,9 +174,9 @@ def entry_values(
     name = str(strategy.pop("name", "") or "")
     final = transcript.final or {}
     status = transcript.status if transcript.status != "running" else "interrupted"
-    protocol = (
-        data.get("protocol") or strategy.get("protocol") or DEFAULT_PROTOCOL
-    )  # a transcript that records its protocol wins
+    protocol = data.get("protocol") or strategy.get("protocol") or DEFAULT_PROTOCOL
+    if isinstance(protocol, dict):  # `Protocol.to_dict()`: its name says which one
+        protocol = protocol.get("name") or DEFAULT_PROTOCOL
     return {
         "started": transcript.started_at,
         "finished": transcript.finished_at,

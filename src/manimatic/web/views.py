@@ -16,7 +16,6 @@ from typing import Any
 
 from manimatic.agent.review import RoundView, code_diff, round_views
 from manimatic.bench.analysis import compare
-from manimatic.bench.intervals import bootstrap_mean, wilson
 from manimatic.bench.report_tables import fmt_metric, task_metrics
 from manimatic.bench.store import RunRecord, Store
 from manimatic.web.files import MediaRoots, is_video
@@ -118,21 +117,17 @@ def get_run(store: Store, run_id: str) -> RunRecord:
 
 
 def intervals(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """RSR (Wilson) and metric means (bootstrap) with 95% intervals, as the analysis counts them:
-    infrastructure errors are not scored; visual means leave out tasks whose reference failed."""
-    scored = [r for r in rows if not r.get("infra_error")]
-    ok = sum(1 for r in scored if r.get("ok"))
-    out = [_interval_row("RSR", ok / len(scored) if scored else None, wilson(ok, len(scored)),
-                         len(scored), "rsr")]  # fmt: skip
-    for key, label in INTERVAL_METRICS:
-        pool = (
-            scored
-            if key in ("codebleu", "cbb")
-            else [r for r in scored if r.get("ref_ok") is not False]
-        )
-        values = [float(r[key]) for r in pool if r.get(key) is not None]
+    """RSR and metric means with their 95% intervals (`bench.stats.run_intervals`, the numbers
+    `bench runs --json` prints), over the pools `analysis` uses."""
+    from manimatic.bench.stats import metric_values, run_intervals
+
+    cis = run_intervals(rows)
+    out = []
+    for key, label in (("rsr", "RSR"), *INTERVAL_METRICS):
+        values = metric_values(rows, key)
         mean = sum(values) / len(values) if values else None
-        out.append(_interval_row(label, mean, bootstrap_mean(values), len(values), key))
+        ci = cis["rsr_ci" if key == "rsr" else f"mean_{key}_ci"]
+        out.append(_interval_row(label, mean, tuple(ci) if ci else None, len(values), key))
     return out
 
 
