@@ -39,11 +39,11 @@ def test_findings_stats_count_tasks_per_kind() -> None:
     assert findings_text([]) == "none" and findings_text(None) == "-"
 
 
-def test_migration_two_adds_the_findings_column(tmp_path: Path) -> None:
-    assert MIGRATIONS[1][0] == 2 and "findings" in MIGRATIONS[1][2]
+def test_migration_three_adds_the_findings_column(tmp_path: Path) -> None:
+    assert MIGRATIONS[2][0] == 3 and "findings" in MIGRATIONS[2][2]
     with Store(tmp_path / "b.sqlite") as store:
         columns = {r[1] for r in store._conn.execute("PRAGMA table_info(results)").fetchall()}
-        assert "findings" in columns and store.schema_version() == 2
+        assert "findings" in columns and store.schema_version() == 3
 
 
 def test_critic_is_a_checked_condition_field() -> None:

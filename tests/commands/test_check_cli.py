@@ -50,7 +50,14 @@ def test_json_one_object_per_file_with_bad_inputs(tmp_path: Path, env: dict[str,
         (5, 19, "legacy_api"),
         (5, 39, "unknown_kwarg"),
     ]
-    assert set(broken["findings"][0]) == {"line", "col", "code", "message", "suggestion"}
+    assert set(broken["findings"][0]) == {
+        "line",
+        "col",
+        "code",
+        "message",
+        "suggestion",
+        "error_type",
+    }
     for bad, why in [
         (missing, "no such file"),
         (empty, "empty"),

@@ -331,7 +331,7 @@ class _Run:
                 api_info = None
                 from manimatic.critic import critic_messages
 
-                messages = critic_messages(self.description, code or "", findings)
+                messages = critic_messages(self.description, code or "", findings, self.prompts)
                 continue
             if fixes_left <= 0:
                 break

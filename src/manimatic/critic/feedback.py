@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 from manimatic.critic.findings import Finding
 
 if TYPE_CHECKING:
+    from manimatic.agent.prompts import PromptSet
     from manimatic.llm import Message
 
 MAX_FINDINGS = 8  # a long list buries the first defects; the next round reports the rest
@@ -39,17 +40,24 @@ def format_findings(findings: list[Finding], *, limit: int = MAX_FINDINGS) -> st
     return "\n".join(lines)
 
 
-def critic_messages(description: str, code: str, findings: list[Finding]) -> list[Message]:
-    """The prompt of a critic round: the task, the code that rendered, and its findings."""
-    from manimatic.agent import prompts
+def critic_messages(
+    description: str, code: str, findings: list[Finding], prompts: PromptSet | None = None
+) -> list[Message]:
+    """The prompt of a critic round: the task, the code that rendered, and its findings.
+
+    Built from the run's prompt set (its task turn, answer format and feedback system prompt),
+    so a critic round speaks the same protocol as the RITL rounds around it.
+    """
+    from manimatic.agent.prompts import answer_text, load_prompts
     from manimatic.llm import Message
 
+    chosen = load_prompts(prompts)
     turn = "\n\n".join(
         [
-            prompts.text_script(description),
-            f"Your previous code:\n{prompts.answer_text(code)}",
+            chosen.render("user", description=description.strip(), code="", errors="", api_info=""),
+            f"Your previous code:\n{answer_text(code, chosen)}",
             f"<LAYOUT_FEEDBACK>\n{format_findings(findings)}\n</LAYOUT_FEEDBACK>",
-            prompts.ANSWER_INSTRUCTION,
+            "Answer with the complete corrected program in the same format.",
         ]
     )
-    return [Message("system", prompts.SYSTEM_PROMPT), Message("user", turn)]
+    return [Message("system", chosen.system_for("feedback")), Message("user", turn)]
