@@ -1,6 +1,7 @@
 """`manimatic code-metrics GEN.py REF.py [--protocol study|manimatic] [--json]`.
 
-Code similarity of a generated program to its reference, as the bench scores it. JSON output::
+Code similarity of a generated program to its reference, as the bench scores it (the scoring
+core, `manimatic.scoring.code_scores`: an empty program scores 0). JSON output::
 
     {"codebleu", "codebleu_components", "ast_distance", "syntax_error", "codebert", "cbb"}
 
@@ -73,7 +74,7 @@ def code_metrics_command(
 ) -> None:
     """CodeBLEU, AST distance, CodeBERT and CBB of GEN against the reference REF."""
     from manimatic.agent.protocol import protocol_from_name
-    from manimatic.metrics.code import code_metrics
+    from manimatic.scoring import code_scores
 
     try:
         chosen = protocol_from_name(protocol)
@@ -81,13 +82,16 @@ def code_metrics_command(
         raise UserError(str(exc)) from None
     gen_code, ref_code = _read(gen, "generated program"), _read(ref, "reference program")
     embedder, why_not = _code_embedder(code_embedder)
-    try:
-        metrics = code_metrics(ref_code, gen_code, embedder, protocol=chosen.code_metrics)
-    except ImportError as exc:
-        raise UserError(
-            f"code metrics need the metrics extra ({exc}); install it with "
-            "pip install 'manimatic[metrics]'."
-        ) from None
+    scores = code_scores(ref_code, gen_code, embedder, protocol=chosen.code_metrics)
+    if scores.failure is not None:
+        hint = (
+            "; install the metrics extra: pip install 'manimatic[metrics]'"
+            if "ModuleNotFoundError" in scores.failure.error
+            or "ImportError" in scores.failure.error
+            else ""
+        )
+        raise UserError(f"code metrics failed: {scores.failure.error}{hint}")
+    metrics = scores.metrics
     data = {key: getattr(metrics, key) for key in OUTPUT_KEYS}
     if as_json:
         print_json(data)
