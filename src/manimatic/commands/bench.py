@@ -18,6 +18,7 @@ from typing import Any
 import typer
 from rich.markup import escape
 from rich.table import Table
+from typer.core import TyperCommand
 
 from manimatic.commands._common import UserError, console, console_err, print_json, safe_text
 from manimatic.commands.bench_options import (
@@ -105,7 +106,30 @@ def _print_dataset_problems(problems: list[str]) -> None:
         console_err.print(f"[yellow]dataset:[/] {escape(problem)}", highlight=False)
 
 
-@bench_app.command("run")
+class OptionalValueCommand(TyperCommand):
+    """A command whose `OPTIONAL_VALUE` options may be given without their value.
+
+    typer's parser has no optional-value options, so `--retry-failed` alone (last, or before
+    another option) is read as `--retry-failed all` before parsing.
+    """
+
+    OPTIONAL_VALUE = {"--retry-failed": "all"}
+
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
+        out: list[str] = []
+        for i, arg in enumerate(args):
+            out.append(arg)
+            if arg in self.OPTIONAL_VALUE:
+                following = args[i + 1] if i + 1 < len(args) else None
+                if following is None or (following.startswith("-") and len(following) > 1):
+                    out.append(self.OPTIONAL_VALUE[arg])
+            if arg == "--":
+                out.extend(args[i + 1 :])
+                break
+        return super().parse_args(ctx, out)
+
+
+@bench_app.command("run", cls=OptionalValueCommand)
 @with_options(DATASET, STRATEGY, PROTOCOL, SAMPLING, EXECUTION)
 def run_command(
     model: str | None = typer.Option(
@@ -124,8 +148,6 @@ def run_command(
         None,
         "--retry-failed",
         metavar="[CATEGORIES]",
-        is_flag=False,
-        flag_value="all",
         help="Run the stored failures of this run again: all, or only these error categories "
         "(comma-separated: timeout, memory, name, reference (failed reference renders)...).",
     ),
