@@ -85,12 +85,14 @@ def test_ctrl_c_finishes_tasks_in_flight_and_says_how_to_resume(
         if len(seen) == 1:
             raise KeyboardInterrupt
 
-    with caplog.at_level(logging.WARNING, logger="manimatic.bench"):
-        with pytest.raises(RunInterrupted) as info:
-            run_bench(
-                str(dataset), f"scripted:{script}", workers=2, db=db_path, pool=render_pool,
-                on_result=press_ctrl_c, **NO_EMBEDDERS,
-            )  # fmt: skip
+    with (
+        caplog.at_level(logging.WARNING, logger="manimatic.bench"),
+        pytest.raises(RunInterrupted) as info,
+    ):
+        run_bench(
+            str(dataset), f"scripted:{script}", workers=2, db=db_path, pool=render_pool,
+            on_result=press_ctrl_c, **NO_EMBEDDERS,
+        )  # fmt: skip
     message = str(info.value)
     with Store(db_path) as store:
         run = store.runs()[0]

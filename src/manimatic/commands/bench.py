@@ -456,7 +456,11 @@ def report_command(
     ),
     db: Path | None = typer.Option(None, "--db", help=DB_HELP),
     out: Path = typer.Option(
-        Path("manimatic_report"), "--out", "-o", help="Directory for report.html and report.md."
+        Path("manimatic_report"),
+        "--output",
+        "--out",
+        "-o",
+        help="Directory for report.html and report.md.",
     ),
     frames: int = typer.Option(4, "--frames", help="Frames shown per render (0: none)."),
     as_json: bool = typer.Option(
