@@ -20,6 +20,7 @@ from rich.markup import escape
 from rich.table import Table
 from typer.core import TyperCommand
 
+from manimatic.bench.export import result_row, run_rows
 from manimatic.commands._common import UserError, console, console_err, print_json, safe_text
 from manimatic.commands.bench_options import (
     DATASET,
@@ -253,48 +254,6 @@ def _get_run(store: Any, ref: str) -> Any:
         raise UserError(str(exc)) from None
 
 
-def run_rows(store: Any) -> list[dict[str, Any]]:
-    """One object per run: id, label, model, strategy, status, done/total, RSR, means.
-
-    Each mean comes with its 95% bootstrap interval (`rsr_ci`, `mean_vs_ci`, ... as [low,
-    high]; `bench.stats.run_intervals`) and the run's count of degenerate VS values.
-    """
-    from manimatic.bench.analysis import SUMMARY_INTERVALS
-    from manimatic.bench.stats import run_intervals
-
-    counts = store.counts()
-    rows = []
-    for run in store.runs():
-        c = counts.get(run.id, {})
-        intervals = run_intervals(store.results(run.id))
-        rows.append(
-            {
-                "id": run.id,
-                "created": run.created,
-                "label": run.label,
-                "model": run.model,
-                "strategy": run.strategy,
-                "strategy_args": run.strategy_args,
-                "protocol": run.protocol,
-                "dataset": run.dataset_spec,
-                "split": run.dataset_split,
-                "status": run.live_status,
-                "done": c.get("done") or 0,
-                "total": run.total,
-                "rsr": c.get("rsr"),
-                "mean_vs": c.get("mean_vs"),
-                "mean_fidelity": c.get("mean_fidelity"),
-                "mean_codebleu": c.get("mean_codebleu"),
-                "mean_cbb": c.get("mean_cbb"),
-                "infra_errors": c.get("infra_errors") or 0,
-                "ref_failures": c.get("ref_failures") or 0,
-                **{k: intervals[k] for k in SUMMARY_INTERVALS},
-                "degenerate_vs": intervals["degenerate_vs"],
-            }
-        )
-    return rows
-
-
 @bench_app.command("runs")
 def runs_command(
     db: Path | None = typer.Option(None, "--db", help=DB_HELP),
@@ -324,40 +283,6 @@ def runs_command(
             _fmt(r["mean_fidelity"]),
         )
     console.print(table)
-
-
-def result_row(row: dict[str, Any]) -> dict[str, Any]:
-    """The public per-task object of `bench results`.
-
-    `degenerate_vs` is true where VS >= 0.95 while fidelity < 0.2 (`bench.stats`): the study's
-    VS calls the two videos alike when they are not.
-    """
-    from manimatic.bench.stats import is_degenerate_vs
-
-    tags = row.get("tags") if isinstance(row.get("tags"), dict) else {}
-    return {
-        "id": row["task_id"],
-        "type": tags.get("type"),
-        "ok": row["ok"],
-        "vs": row["vs"],
-        "ssim_term": row["ssim_term"],
-        "semantic_term": row["semantic_term"],
-        "fidelity": row["fidelity"],
-        "codebleu": row["codebleu"],
-        "codebert": row["codebert"],
-        "cbb": row["cbb"],
-        "ast_distance": row["ast_distance"],
-        "syntax_error": row["syntax_error"],
-        "rounds": row["rounds"],
-        "ref_ok": row["ref_ok"],
-        "infra_error": row["infra_error"],
-        "error_stage": row["error_stage"],
-        "error_category": row["error_category"],
-        "error": row["error_message"],
-        "total_tokens": row["total_tokens"],
-        "degenerate_vs": is_degenerate_vs(row),
-        "notes": row.get("notes") or [],
-    }
 
 
 @bench_app.command("results")
