@@ -174,3 +174,28 @@ def test_progress_shows_a_phase_before_the_first_task():
         assert task.completed == 7 and "1 ok" in task.fields["status"]
     finally:
         bar.close()
+
+
+def test_api_key_and_llm_timeout_reach_the_backend(tasks_file, monkeypatch, db_path):
+    import manimatic.llm
+    from manimatic.llm import LLMError
+
+    seen = {}
+
+    def fake_backend(spec, **kwargs):
+        seen.update(kwargs, spec=spec)
+        raise LLMError("stop here")
+
+    monkeypatch.setattr(manimatic.llm, "get_backend", fake_backend)
+    dataset = tasks_file({"a": CIRCLE}, nonce="keys")
+    args = ["run", "-d", str(dataset), "-m", "openai:m", "--db", str(db_path), "--no-embedders"]
+    with pytest.raises(UserError, match="stop here"):
+        invoke(*args, "--api-key", "sk-1", "--llm-timeout", "7", "--base-url", "http://x/v1")
+    assert seen == {
+        "spec": "openai:m",
+        "api_key": "sk-1",
+        "timeout": 7.0,
+        "base_url": "http://x/v1",
+    }
+    with pytest.raises(UserError, match="llm timeout must be positive"):
+        invoke(*args, "--llm-timeout", "0")
