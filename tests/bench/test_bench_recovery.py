@@ -196,6 +196,7 @@ def test_api_key_and_llm_timeout_reach_the_backend(tasks_file, monkeypatch, db_p
         "api_key": "sk-1",
         "timeout": 7.0,
         "base_url": "http://x/v1",
+        "base_url_source": "--base-url (Condition.base_url)",
     }
     with pytest.raises(UserError, match="llm timeout must be positive"):
         invoke(*args, "--llm-timeout", "0")
