@@ -17,7 +17,8 @@ EXTRAS = ["torch", "transformers", "peft", "accelerate", "trl", "datasets", "ray
           "codebleu", "skimage", "cv2", "gguf", "llama_cpp"]  # fmt: skip
 
 SCENE = "from manim import *\n\nclass Core(Scene):\n    def construct(self):\n        self.add(Square())\n"
-REPLY = "<CODE>```python\n" + SCENE + "```</CODE>"
+ANIMATED = SCENE.replace("self.add(Square())", "self.play(Create(Square()), run_time=0.2)")
+REPLY = "<CODE>```python\n" + ANIMATED + "```</CODE>"
 
 
 def run_blocked(body: str, cwd: Path) -> subprocess.CompletedProcess:
@@ -64,7 +65,7 @@ def test_render_generate_and_help_without_the_extras(tmp_path):
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert (tmp_path / "core.png").is_file()
-    assert (tmp_path / "gen.mp4").is_file() and (tmp_path / "gen.py").read_text() == SCENE
+    assert (tmp_path / "gen.mp4").is_file() and (tmp_path / "gen.py").read_text() == ANIMATED
     assert "LOADED []" in proc.stdout
     for command in ("render", "generate", "bench", "train", "doctor"):
         assert command in proc.stdout  # every command is listed, the heavy ones included
