@@ -74,7 +74,7 @@ def main() -> None:
     try:
         app()
     except UserError as exc:
-        console_err.print(f"[bold red]error:[/] {exc}", highlight=False)
+        console_err.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False)
         sys.exit(exc.exit_code)
     except (OSError, RuntimeError) as exc:
         message = known_error(exc)

@@ -68,3 +68,11 @@ def test_display_uses_xdg_open(monkeypatch, tmp_path):
     monkeypatch.setattr("subprocess.Popen", lambda argv, **kw: calls.append(argv))
     done = preview(tmp_path / "a.mp4")
     assert done.opened and calls == [["/usr/bin/xdg-open", str(tmp_path / "a.mp4")]]
+
+
+def test_a_still_scene_keeps_its_png_suffix(tmp_path):
+    """`-o x.mp4` for a scene with no animation: manim wrote a PNG, so x.png is written."""
+    src = tmp_path / "Still.png"
+    src.write_bytes(b"\x89PNG")
+    dst = place_output(src, output_target(tmp_path / "x.mp4"))
+    assert dst == (tmp_path / "x.png").resolve() and not (tmp_path / "x.mp4").exists()

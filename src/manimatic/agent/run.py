@@ -45,6 +45,7 @@ from manimatic.agent.strategies import RITLDoc, Strategy
 from manimatic.agent.transcript import Round, Transcript, now_iso
 from manimatic.llm import Backend, GenerationOptions, Message, get_backend
 from manimatic.render import OUTPUT_FORMATS, RenderPool, RenderResult, default_pool
+from manimatic.render.output import output_target, place_output
 from manimatic.render.quality import check_quality
 from manimatic.scoring import main_output
 
@@ -199,6 +200,11 @@ def generate(
     check_quality(quality)
     if format not in OUTPUT_FORMATS:
         raise ValueError(f"format must be one of {', '.join(OUTPUT_FORMATS)}; got {format!r}.")
+    if out_file is not None and Path(out_file).suffix.lower().lstrip(".") not in OUTPUT_FORMATS:
+        raise ValueError(
+            f"out_file {str(out_file)!r} must end in .{', .'.join(OUTPUT_FORMATS)} "
+            "(give a folder as out_dir instead)."
+        )
     chosen_protocol = protocol_from_name(protocol)
     prompt_set = load_prompts(prompts if prompts is not None else chosen_protocol.prompts)
     if timeout is None:
@@ -484,9 +490,7 @@ class _Run:
             code_path = str(path.resolve())
         video = _video(result) if result.ok else None
         if video is not None and self.out_file is not None:
-            self.out_file.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(video, self.out_file)
-            video = str(self.out_file.resolve())
+            video = str(place_output(video, output_target(self.out_file)))
         transcript = self.transcript
         transcript.status = "success" if result.ok else "failed"
         transcript.error = None if result.ok else error_summary(result)
@@ -521,7 +525,6 @@ class _Run:
 
 def _deliver_copy(result: RenderResult, out_dir: Path) -> RenderResult:
     """The result with its outputs copied into out_dir (the kept attempt's video)."""
-    import shutil
 
     out_dir.mkdir(parents=True, exist_ok=True)
     copied = []

@@ -8,7 +8,8 @@
 
 Modules: `datasets` (tasks), `condition` (`Condition`: what a run is given, checked once),
 `store` (SQLite, migrations, verify), `runner` (`run_bench`),
-`answers` (reference / generations file / agent), `scoring` (metrics per task), `analysis`
+`answers` (reference / generations file / agent), `scoring` (metrics per task), `export`
+(runs and results as rows and DataFrames), `analysis`
 (summaries and run comparison), `matrix` (models x strategies).
 
 Only `datasets` is imported eagerly (the trainers import it); the rest loads on first use.
@@ -29,6 +30,8 @@ from manimatic.bench.datasets import (
 
 _LAZY = {
     "run_bench": "manimatic.bench.runner",
+    "results_frame": "manimatic.bench.export",
+    "runs_frame": "manimatic.bench.export",
     "RunInterrupted": "manimatic.bench.runner",
     "BenchBug": "manimatic.bench.runner",
     "Condition": "manimatic.bench.condition",

@@ -159,6 +159,8 @@ class Condition:
     def llm_settings(self) -> dict[str, Any]:
         """Keywords for `get_backend` from the model-server settings."""
         settings: dict[str, Any] = {"base_url": self.base_url, "api_key": self.api_key}
+        if self.base_url:  # named in connection errors as where the URL came from
+            settings["base_url_source"] = "--base-url (Condition.base_url)"
         if self.llm_timeout is not None:
             settings["timeout"] = float(self.llm_timeout)
         return settings

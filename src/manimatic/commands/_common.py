@@ -23,12 +23,16 @@ class PipeAwareConsole(Console):
     `COLUMNS` is exported), so paths and run ids can be copied and parsed.
     """
 
+    def __init__(self, *args: Any, width: int | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, width=width, **kwargs)
+        self._asked_width = width  # rich also takes COLUMNS as a width; only this one counts
+
     def _piped(self) -> bool:
         return not self.is_terminal
 
     @property
     def size(self) -> ConsoleDimensions:
-        if self._width is None and self._piped():
+        if getattr(self, "_asked_width", None) is None and self._piped():
             return ConsoleDimensions(PIPE_WIDTH, 25)
         return super().size
 

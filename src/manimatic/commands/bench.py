@@ -18,7 +18,9 @@ from typing import Any
 import typer
 from rich.markup import escape
 from rich.table import Table
+from typer.core import TyperCommand
 
+from manimatic.bench.export import result_row, run_rows
 from manimatic.commands._common import UserError, console, console_err, print_json, safe_text
 from manimatic.commands.bench_options import (
     DATASET,
@@ -118,7 +120,30 @@ def _print_dataset_problems(problems: list[str]) -> None:
         console_err.print(f"[yellow]dataset:[/] {escape(problem)}", highlight=False)
 
 
-@bench_app.command("run")
+class OptionalValueCommand(TyperCommand):
+    """A command whose `OPTIONAL_VALUE` options may be given without their value.
+
+    typer's parser has no optional-value options, so `--retry-failed` alone (last, or before
+    another option) is read as `--retry-failed all` before parsing.
+    """
+
+    OPTIONAL_VALUE = {"--retry-failed": "all"}
+
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
+        out: list[str] = []
+        for i, arg in enumerate(args):
+            out.append(arg)
+            if arg in self.OPTIONAL_VALUE:
+                following = args[i + 1] if i + 1 < len(args) else None
+                if following is None or (following.startswith("-") and len(following) > 1):
+                    out.append(self.OPTIONAL_VALUE[arg])
+            if arg == "--":
+                out.extend(args[i + 1 :])
+                break
+        return super().parse_args(ctx, out)
+
+
+@bench_app.command("run", cls=OptionalValueCommand)
 @with_options(DATASET, STRATEGY, PROTOCOL, SAMPLING, EXECUTION)
 def run_command(
     model: str | None = typer.Option(
@@ -137,8 +162,6 @@ def run_command(
         None,
         "--retry-failed",
         metavar="[CATEGORIES]",
-        is_flag=False,
-        flag_value="all",
         help="Run the stored failures of this run again: all, or only these error categories "
         "(comma-separated: timeout, memory, name, reference (failed reference renders)...).",
     ),
@@ -244,48 +267,6 @@ def _get_run(store: Any, ref: str) -> Any:
         raise UserError(str(exc)) from None
 
 
-def run_rows(store: Any) -> list[dict[str, Any]]:
-    """One object per run: id, label, model, strategy, status, done/total, RSR, means.
-
-    Each mean comes with its 95% bootstrap interval (`rsr_ci`, `mean_vs_ci`, ... as [low,
-    high]; `bench.stats.run_intervals`) and the run's count of degenerate VS values.
-    """
-    from manimatic.bench.analysis import SUMMARY_INTERVALS
-    from manimatic.bench.stats import run_intervals
-
-    counts = store.counts()
-    rows = []
-    for run in store.runs():
-        c = counts.get(run.id, {})
-        intervals = run_intervals(store.results(run.id))
-        rows.append(
-            {
-                "id": run.id,
-                "created": run.created,
-                "label": run.label,
-                "model": run.model,
-                "strategy": run.strategy,
-                "strategy_args": run.strategy_args,
-                "protocol": run.protocol,
-                "dataset": run.dataset_spec,
-                "split": run.dataset_split,
-                "status": run.live_status,
-                "done": c.get("done") or 0,
-                "total": run.total,
-                "rsr": c.get("rsr"),
-                "mean_vs": c.get("mean_vs"),
-                "mean_fidelity": c.get("mean_fidelity"),
-                "mean_codebleu": c.get("mean_codebleu"),
-                "mean_cbb": c.get("mean_cbb"),
-                "infra_errors": c.get("infra_errors") or 0,
-                "ref_failures": c.get("ref_failures") or 0,
-                **{k: intervals[k] for k in SUMMARY_INTERVALS},
-                "degenerate_vs": intervals["degenerate_vs"],
-            }
-        )
-    return rows
-
-
 @bench_app.command("runs")
 def runs_command(
     db: Path | None = typer.Option(None, "--db", help=DB_HELP),
@@ -316,40 +297,6 @@ def runs_command(
         )
     console.print(table)
     console.print("[dim]brackets: 95% bootstrap intervals over the run's tasks[/]")
-
-
-def result_row(row: dict[str, Any]) -> dict[str, Any]:
-    """The public per-task object of `bench results`.
-
-    `degenerate_vs` is true where VS >= 0.95 while fidelity < 0.2 (`bench.stats`): the study's
-    VS calls the two videos alike when they are not.
-    """
-    from manimatic.bench.stats import is_degenerate_vs
-
-    tags = row.get("tags") if isinstance(row.get("tags"), dict) else {}
-    return {
-        "id": row["task_id"],
-        "type": tags.get("type"),
-        "ok": row["ok"],
-        "vs": row["vs"],
-        "ssim_term": row["ssim_term"],
-        "semantic_term": row["semantic_term"],
-        "fidelity": row["fidelity"],
-        "codebleu": row["codebleu"],
-        "codebert": row["codebert"],
-        "cbb": row["cbb"],
-        "ast_distance": row["ast_distance"],
-        "syntax_error": row["syntax_error"],
-        "rounds": row["rounds"],
-        "ref_ok": row["ref_ok"],
-        "infra_error": row["infra_error"],
-        "error_stage": row["error_stage"],
-        "error_category": row["error_category"],
-        "error": row["error_message"],
-        "total_tokens": row["total_tokens"],
-        "degenerate_vs": is_degenerate_vs(row),
-        "notes": row.get("notes") or [],
-    }
 
 
 @bench_app.command("results")
@@ -448,7 +395,11 @@ def report_command(
     ),
     db: Path | None = typer.Option(None, "--db", help=DB_HELP),
     out: Path = typer.Option(
-        Path("manimatic_report"), "--out", "-o", help="Directory for report.html and report.md."
+        Path("manimatic_report"),
+        "--output",
+        "--out",
+        "-o",
+        help="Directory for report.html and report.md.",
     ),
     frames: int = typer.Option(4, "--frames", help="Frames shown per render (0: none)."),
     as_json: bool = typer.Option(

@@ -16,13 +16,14 @@ docs_app = typer.Typer(
 @docs_app.command("search")
 def search(
     query: str = typer.Argument(..., help="A name, a description, or an error message."),
-    k: int = typer.Option(10, "--k", "-k", min=1, help="How many results."),
+    # -n/--limit as in `bench` (how many); -k means feedback rounds elsewhere. --k stays.
+    limit: int = typer.Option(10, "--limit", "-n", "--k", min=1, help="How many results."),
     as_json: bool = typer.Option(False, "--json", help="One JSON array on stdout."),
 ) -> None:
     """Find API entries by name, description or error message (ManimGL names are mapped)."""
     from manimatic.docs import ApiIndex
 
-    hits = ApiIndex.load().search(query, k=k)
+    hits = ApiIndex.load().search(query, k=limit)
     if as_json:
         print_json(
             [

@@ -89,6 +89,52 @@ def _render() -> Check:
     )
 
 
+def _weights(name: str, env: str, hub_id: str, size: str, without: str) -> Check:
+    """Whether a metric model's weights load offline (cheap: no torch import, no download)."""
+    import os
+
+    from manimatic.metrics.embedders import locally_available
+
+    source = os.environ.get(env) or hub_id
+    reason = locally_available(source)
+    if reason is None:
+        where = f"${env}" if os.environ.get(env) else "the local Hugging Face cache"
+        return Check(f"{name} weights", True, f"{source} (from {where})", required=False)
+    return Check(
+        f"{name} weights",
+        False,
+        f"not found: {reason}. Without them {without}",
+        f"set {env} to a local copy of {hub_id}, or MANIMATIC_DOWNLOAD_MODELS=1 to fetch it "
+        f"({size}) on first use",
+        False,
+    )
+
+
+def _clip() -> Check:
+    from manimatic.metrics.embedders import CLIP_HUB_ID, CLIP_PATH_ENV
+
+    return _weights(
+        "CLIP",
+        CLIP_PATH_ENV,
+        CLIP_HUB_ID,
+        "~1.7 GB",
+        "VS is its SSIM term only (semantic term null): not the study's VS, and it stays "
+        "high even for unrelated scenes.",
+    )
+
+
+def _codebert() -> Check:
+    from manimatic.metrics.code import CODEBERT_HUB_ID, CODEBERT_PATH_ENV
+
+    return _weights(
+        "CodeBERT",
+        CODEBERT_PATH_ENV,
+        CODEBERT_HUB_ID,
+        "~500 MB",
+        "the CodeBERT score and CBB are null (CodeBLEU is still computed).",
+    )
+
+
 CHECKS: list[Callable[[], Check]] = [
     lambda: _python_package(
         "manim", "pip install manim==0.22.0 (needs libcairo2-dev, libpango1.0-dev, pkg-config)"
@@ -104,6 +150,8 @@ CHECKS: list[Callable[[], Check]] = [
     lambda: _python_package("trl", "pip install -e '.[train]' 'torch==2.13.0'", False),
     lambda: _python_package("codebleu", "pip install -e '.[metrics]'", False),
     lambda: _python_package("skimage", "pip install -e '.[metrics]'", False),
+    _clip,
+    _codebert,
     _render,
 ]
 

@@ -312,7 +312,7 @@ def load_gguf_backend(
 
 def gguf_factory(rest: str, *, spec: str, **kwargs: Any) -> Backend:
     """Registry hook for `gguf:FILE_OR_NAME[@ADAPTER]`; base URL, key and timeout do not apply."""
-    for unused in ("base_url", "api_key", "timeout"):
+    for unused in ("base_url", "api_key", "timeout", "base_url_source", "on_retry"):
         kwargs.pop(unused, None)
     model, adapter = parse_gguf_spec(rest)
     return load_gguf_backend(model, adapter, spec=spec, **kwargs)

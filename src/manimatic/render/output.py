@@ -82,6 +82,9 @@ def output_target(
 def place_output(src: str | Path, target: OutputTarget) -> Path:
     """Copy one rendered output to the target file (making its folder).
 
+    A scene with no animation renders a still image, whatever the format asked: `-o x.mp4` then
+    gets `x.png`, never PNG bytes under an .mp4 name.
+
     Args:
         src: The rendered file (in the cache or a folder).
         target: A target with `file` set.
@@ -92,6 +95,9 @@ def place_output(src: str | Path, target: OutputTarget) -> Path:
     assert target.file is not None
     target.file.parent.mkdir(parents=True, exist_ok=True)
     dst = target.file.resolve()
+    made = Path(src).suffix.lower()
+    if made and made != dst.suffix.lower():
+        dst = dst.with_suffix(made)
     if Path(src).resolve() != dst:
         shutil.copyfile(src, dst)
     return dst
