@@ -37,7 +37,8 @@ class Round:
     Attributes:
         attempt: The render attempt this call belongs to (1 = first; the doc pass shares it).
         kind: "initial" (first generation), "doc_pass" (RITL-DOC's check before the first
-            render) or "feedback" (a RITL round after a failed render).
+            render), "feedback" (a RITL round after a failed render) or "critic" (a round after
+            a render that succeeded with layout findings; `result["critique"]` holds them).
         messages: The conversation sent, as `{"role", "content"}` dicts.
         reply: The raw reply text (None when the call failed).
         extraction: `Extraction.to_dict()` of the reply.

@@ -62,6 +62,7 @@ class TracedObject:
     font_size: float | None = None
     fill_opacity: float = 0.0
     paths: list[list[tuple[float, float]]] = field(default_factory=list)
+    unfilled: bool = False  # drawn as strokes (`paths` key present), even if their course is not
     order: int = 0  # drawing order in the frame: later objects are drawn on top
 
     @property
@@ -75,7 +76,7 @@ class TracedObject:
     @property
     def is_stroke(self) -> bool:
         """A line, an axis, a curve or an outline: drawn as strokes, nothing filled."""
-        return bool(self.paths) and not self.is_text and not self.is_background
+        return self.unfilled and not self.is_text and not self.is_background
 
     @property
     def width(self) -> float:
@@ -115,6 +116,7 @@ class TracedObject:
             font_size=data.get("font_size"),
             fill_opacity=float(data.get("fill_opacity") or 0.0),
             paths=[[(float(x), float(y)) for x, y in p] for p in data.get("paths") or []],
+            unfilled="paths" in data and (data["paths"] is None or bool(data["paths"])),
             order=order,
         )
 

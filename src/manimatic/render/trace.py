@@ -21,7 +21,7 @@ Format (one JSON file per scene; fields after `text` were added by format 2 and 
                  "paths": [[[x, y], ...], ...]}]}]}
 
 `opacity` and `colors` describe the drawn members (see `_visibility`); `paths` are given for
-unfilled non-text objects only.
+unfilled non-text objects only (null when the frame's path budget was spent).
 """
 
 from __future__ import annotations
@@ -35,6 +35,9 @@ TRACE_FPS = 5.0
 TRACE_FORMAT = 2  # part of the render cache key: a new field must not be served from old entries
 MAX_OBJECTS_PER_FRAME = 200
 MAX_PATH_POINTS = 96  # per object: enough to tell where an axis or a curve runs, small on disk
+# Per frame, over all objects: bounds the trace of a long, crowded scene (200 objects x 96 points
+# x 5 samples a second would be ~60 MB a minute) far below the job's file-size limit.
+MAX_FRAME_PATH_POINTS = 2000
 _GROUP_TYPES = {"VGroup", "Group", "VDict", "Mobject", "VMobject"}
 
 
@@ -172,6 +175,7 @@ def snapshot(scene: Any, ids: dict[int, int] | None = None) -> list[dict[str, An
     from frame to frame (the mobjects stay alive while on screen, so their ids are not reused).
     """
     out: list[dict[str, Any]] = []
+    path_points = 0
     stack = list(reversed(scene.mobjects))
     while stack and len(out) < MAX_OBJECTS_PER_FRAME:
         mob = stack.pop()
@@ -180,6 +184,11 @@ def snapshot(scene: Any, ids: dict[int, int] | None = None) -> list[dict[str, An
             continue
         entry = _describe(mob)
         if entry:
+            points = sum(len(p) for p in entry.get("paths") or ())
+            if points and path_points + points > MAX_FRAME_PATH_POINTS:
+                entry["paths"] = None  # over budget: a stroke object, its course not recorded
+            else:
+                path_points += points
             if ids is not None:
                 entry["id"] = ids.setdefault(id(mob), len(ids))
             out.append(entry)
