@@ -93,6 +93,8 @@ def test_runs_results_compare_verify_json(two_runs) -> None:
     report = json.loads(invoke("verify", "--db", str(db), "--json").stdout)
     assert report["ok"] and report["runs"] == 2 and report["results"] == 6
 
+    listing = invoke("runs", "--db", str(db)).stdout
+    assert "95% bootstrap intervals" in listing and "[" in listing
     human = invoke("compare", a, b, "--db", str(db))
     assert "ok -> fail (1): a" in human.stdout and "fail -> ok (1): c" in human.stdout
     assert "McNemar (exact)" in human.stdout and " pp" in human.stdout

@@ -50,6 +50,13 @@ def _fmt(value: Any, pct: bool = False) -> str:
     return str(value)
 
 
+def _ci_text(ci: list[float] | None, pct: bool = False) -> str:
+    """` [low, high]` after a number (a 95% bootstrap interval), or nothing."""
+    if not ci:
+        return ""
+    return f" [{ci[0]:.0%}, {ci[1]:.0%}]" if pct else f" [{ci[0]:.3f}, {ci[1]:.3f}]"
+
+
 def _print_summary(summary: Any) -> None:
     head = "resumed" if summary.resumed else "new"
     console.print(
@@ -75,6 +82,12 @@ def _print_summary(summary: Any) -> None:
             _fmt(m.get("rounds")),
         )
     console.print(table)
+    console.print(
+        f"95% bootstrap intervals: RSR{_ci_text(summary.rsr_ci, pct=True) or ' -'}, "
+        f"VS{_ci_text(summary.mean_vs_ci) or ' -'}, "
+        f"fidelity{_ci_text(summary.mean_fidelity_ci) or ' -'}",
+        highlight=False,
+    )
     errors = summary.stats.get("errors") or {}
     if errors:
         console.print(
@@ -297,11 +310,12 @@ def runs_command(
             r["strategy"],
             r["status"],
             f"{r['done']}/{r['total']}",
-            _fmt(r["rsr"], pct=True),
-            _fmt(r["mean_vs"]),
-            _fmt(r["mean_fidelity"]),
+            _fmt(r["rsr"], pct=True) + _ci_text(r.get("rsr_ci"), pct=True),
+            _fmt(r["mean_vs"]) + _ci_text(r.get("mean_vs_ci")),
+            _fmt(r["mean_fidelity"]) + _ci_text(r.get("mean_fidelity_ci")),
         )
     console.print(table)
+    console.print("[dim]brackets: 95% bootstrap intervals over the run's tasks[/]")
 
 
 def result_row(row: dict[str, Any]) -> dict[str, Any]:
