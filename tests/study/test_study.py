@@ -197,3 +197,28 @@ def test_tiny_cpu_training_fields_are_valid_train_configs(tmp_path: Path) -> Non
         fields = {**config.train_fields(label), "output_dir": str(tmp_path / label)}
         grpo = ManimGRPOConfig(**fields)
         assert grpo.reward_shaping == config.grpo_variants[label]["reward_shaping"]
+
+
+@pytest.mark.slow
+def test_an_interrupted_training_stage_resumes_from_its_last_checkpoint(tmp_path: Path) -> None:
+    pytest.importorskip("trl")
+    import shutil
+
+    from manimatic.study import load_study_config, run_study
+
+    config = load_study_config(write_study(tmp_path))
+    directory = tmp_path / "study"
+    first = run_study(config, directory, until="sft", progress=False)
+    steps = first.stages["sft"].result["metrics"]["steps"]
+    # What a kill -9 in the middle of SFT leaves: checkpoints, no adapter, the stage "running".
+    data = state(directory)
+    data["stages"]["sft"]["status"] = "running"
+    (directory / "state.json").write_text(json.dumps(data))
+    shutil.rmtree(directory / "sft" / "adapter")
+    lines: list[str] = []
+    again = run_study(config, directory, until="sft", progress=False, say=lines.append)
+    sft = again.stages["sft"]
+    assert "sft: resuming" in lines and sft.status == "done" and sft.attempts == 2
+    assert sft.result["resumed_from"] == str(directory / "sft" / f"checkpoint-{steps}")
+    assert sft.result["metrics"]["steps"] == steps  # continued, not started over
+    assert again.stages["grpo"].status == "pending"  # --until stopped after sft

@@ -119,7 +119,8 @@ def _stages_table(config: StudyConfig, status: Any) -> TableModel:
         if name == "eval" and r.get("runs"):
             detail.append(f"{len(r['runs'])} runs x {len(r.get('tasks') or [])} tasks")
         wall = Cell(f"{s.wall_s / 60:.1f} min", numeric=True)
-        rows.append([Cell(name), Cell(s.status), wall, Cell(str(s.attempts), numeric=True),
+        shown = "this report" if name == "report" and s.status == "running" else s.status
+        rows.append([Cell(name), Cell(shown), wall, Cell(str(s.attempts), numeric=True),
                      Cell(", ".join(detail), wrap=True)])  # fmt: skip
     return TableModel(
         title="Stages",
