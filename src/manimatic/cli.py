@@ -7,13 +7,12 @@ errors become one clear message at this boundary (see `commands._common.UserErro
 from __future__ import annotations
 
 import importlib
-import os
 import sys
 
 import typer
 from rich.markup import escape
 
-from manimatic.commands._common import UserError, console_err, known_error
+from manimatic.commands._common import UserError, console_err, exit_interrupted, known_error
 
 app = typer.Typer(
     name="manimatic",
@@ -83,13 +82,7 @@ def main() -> None:
         console_err.print(f"[bold red]error:[/] {escape(message)}", highlight=False)
         sys.exit(2)
     except KeyboardInterrupt as exc:
-        # A benchmark run says how much it stored and how to resume (`RunInterrupted`).
-        console_err.print(f"[yellow]{escape(str(exc) or 'interrupted')}[/]", highlight=False)
-        if getattr(exc, "hard", False):  # Ctrl-C twice: do not wait for threads still running
-            sys.stdout.flush()
-            sys.stderr.flush()
-            os._exit(130)
-        sys.exit(130)
+        exit_interrupted(exc)
 
 
 if __name__ == "__main__":

@@ -200,3 +200,49 @@ def test_api_key_and_llm_timeout_reach_the_backend(tasks_file, monkeypatch, db_p
     }
     with pytest.raises(UserError, match="llm timeout must be positive"):
         invoke(*args, "--llm-timeout", "0")
+
+
+def test_ctrl_c_on_the_command_line(tmp_path):
+    """A real SIGINT to `manimatic bench run`: exit 130 and the resume line (typer would hide it)."""
+    import os
+    import signal
+    import sqlite3
+    import subprocess
+    import sys
+    import time
+    import uuid
+
+    nonce = uuid.uuid4().hex  # fresh renders: the run must still be going when Ctrl-C comes
+    code = (
+        "from manim import *\n\nclass S{i}(Scene):\n    def construct(self):\n"
+        f"        # {nonce}\n        self.play(Create(Circle()), run_time=1)\n"
+    )
+    ids = [f"t{i}" for i in range(16)]
+    tasks = write_jsonl(
+        tmp_path / "tasks.jsonl",
+        [{"id": t, "prompt": t, "reference_code": code.format(i=i)} for i, t in enumerate(ids)],
+    )
+    script = keyed_script(tmp_path / "r.jsonl", {t: [code.format(i=i)] for i, t in enumerate(ids)})
+    db = tmp_path / "b.sqlite"
+    exe = Path(sys.executable).with_name("manimatic")
+    proc = subprocess.Popen(
+        [str(exe), "bench", "run", "-d", str(tasks), "-m", f"scripted:{script}", "--db", str(db),
+         "--no-embedders", "-w", "2", "--render-workers", "2"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=os.environ.copy(),
+    )  # fmt: skip
+    deadline = time.monotonic() + 240
+    while time.monotonic() < deadline and proc.poll() is None:
+        try:
+            with sqlite3.connect(db) as conn:
+                if conn.execute("SELECT COUNT(*) FROM results").fetchone()[0] >= 1:
+                    break
+        except sqlite3.Error:
+            pass
+        time.sleep(0.2)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=240)
+    assert proc.returncode == 130, err[-2000:]
+    lines = [line for line in err.replace("\r", "\n").splitlines() if line.strip()]
+    assert lines[-1].startswith("interrupted: ") and lines[-1].endswith(
+        "/16 stored; run the same command to resume"
+    ), lines[-3:]

@@ -576,8 +576,9 @@ class _Runner:
             if display:
                 display.close()
             stored = len(store.done_task_ids(run.id) & self._wanted)
+            left = f" ({len(in_flight)} in flight abandoned)" if hard else ""
             raise RunInterrupted(
-                f"interrupted: {stored}/{total} stored; run the same command to resume",
+                f"interrupted{left}: {stored}/{total} stored; run the same command to resume",
                 hard=hard,
             ) from None
         except BaseException:

@@ -97,3 +97,20 @@ def known_error(exc: BaseException) -> str | None:
         if cls is not None and isinstance(exc, cls):
             return str(exc)
     return None
+
+
+def exit_interrupted(exc: KeyboardInterrupt) -> None:
+    """Say what a Ctrl-C left behind (a `RunInterrupted` message) and exit with status 130.
+
+    typer turns a KeyboardInterrupt into a silent exit before `cli.main` sees it, so commands
+    that can be interrupted call this themselves. After a second Ctrl-C (`exc.hard`) the
+    process ends at once instead of waiting for threads still running.
+    """
+    import os
+
+    console_err.print(f"[yellow]{escape(str(exc) or 'interrupted')}[/]", highlight=False)
+    if getattr(exc, "hard", False):
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(130)
+    raise SystemExit(130)

@@ -21,7 +21,14 @@ from rich.table import Table
 from typer.core import TyperCommand
 
 from manimatic.bench.export import result_row, run_rows
-from manimatic.commands._common import UserError, console, console_err, print_json, safe_text
+from manimatic.commands._common import (
+    UserError,
+    console,
+    console_err,
+    exit_interrupted,
+    print_json,
+    safe_text,
+)
 from manimatic.commands.bench_options import (
     DATASET,
     DB_HELP,
@@ -184,6 +191,8 @@ def run_command(
     )
     try:
         summary = run_bench(condition, db=settings["db"])
+    except KeyboardInterrupt as exc:  # RunInterrupted: how much is stored, how to resume
+        exit_interrupted(exc)
     except BenchError as exc:
         partial = getattr(exc, "summary", None)
         if partial is None:
@@ -218,6 +227,8 @@ def matrix_command(
     template = settings.condition(progress=not as_json)
     try:
         result = run_matrix(template, parse_model_specs(models), strategies, db=settings["db"])
+    except KeyboardInterrupt as exc:
+        exit_interrupted(exc)
     except BenchError as exc:
         raise UserError(str(exc)) from None
     if as_json:

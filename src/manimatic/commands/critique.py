@@ -51,7 +51,7 @@ def critique_command(
     as_json: bool = typer.Option(
         False, "--json", help='One {"file", "ok", "findings"} object per file, per line.'
     ),
-    scene: str | None = typer.Option(None, "--scene", "-s", help="Critique only this scene."),
+    scene: str | None = typer.Option(None, "--scene", help="Critique only this scene."),
     quality: str = typer.Option(
         "l",
         "--quality",

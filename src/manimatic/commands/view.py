@@ -20,7 +20,7 @@ def view_command(
     log_db: Path | None = typer.Option(
         None, "--log-db", help="Generation log (default: generations.sqlite in the data dir)."
     ),
-    port: int = typer.Option(8765, "--port", "-p", help="Port (0: any free port)."),
+    port: int = typer.Option(8765, "--port", help="Port (0: any free port)."),
     host: str = typer.Option(
         "127.0.0.1", "--host", help="Address to bind; anything but loopback exposes the viewer."
     ),
