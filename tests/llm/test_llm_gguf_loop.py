@@ -108,3 +108,52 @@ def test_generate_without_model_runs_the_embedded_default(tmp_path, monkeypatch)
     for rnd in transcript["rounds"]:
         assert 1 <= rnd["usage"]["completion_tokens"] <= MAX_TOKENS
         _check_round_failure(rnd["result"])
+
+
+# Two hand-written tasks (not ManimBench rows), in manimatic's JSONL task format.
+TASKS = [
+    {
+        "id": "dot-right",
+        "prompt": "A yellow dot moves from the left edge to the right edge.",
+        "reference_code": "from manim import *\n\n\nclass DotRight(Scene):\n"
+        "    def construct(self):\n        dot = Dot(LEFT * 4, color=YELLOW)\n"
+        "        self.play(dot.animate.move_to(RIGHT * 4))\n",
+    },
+    {
+        "id": "title",
+        "prompt": "The word Hello is written in the middle of the screen.",
+        "reference_code": "from manim import *\n\n\nclass Hello(Scene):\n"
+        "    def construct(self):\n        self.play(Write(Text('Hello')))\n",
+    },
+]
+
+
+def test_bench_run_evaluates_a_lora_of_the_shipped_model(tmp_path, monkeypatch):
+    """`bench run --model gguf:smollm2-135m@ADAPTER`: a LoRA trained on the shipped model."""
+    peft = pytest.importorskip("peft")
+    from transformers import AutoModelForCausalLM
+    from typer.testing import CliRunner
+
+    from manimatic.cli import app
+    from manimatic.llm.gguf_files import convert_to_hf, resolve_gguf
+
+    # What `manimatic train sft --model gguf:smollm2-135m` saves: a PEFT LoRA on the converted
+    # base (built directly here; a training step takes a minute on two busy cores).
+    base_dir = convert_to_hf(resolve_gguf("smollm2-135m"))
+    base = AutoModelForCausalLM.from_pretrained(base_dir)
+    lora = peft.LoraConfig(r=4, lora_alpha=8, target_modules=["q_proj", "v_proj"])
+    adapter = tmp_path / "sft" / "adapter"
+    peft.get_peft_model(base, lora).save_pretrained(adapter)
+
+    tasks = tmp_path / "tasks.jsonl"
+    tasks.write_text("".join(json.dumps(t) + "\n" for t in TASKS))
+    spec = f"gguf:smollm2-135m@{adapter}"
+    args = ["bench", "run", "--dataset", str(tasks), "--split", "all", "--model", spec]
+    args += ["--label", "sft", "--db", str(tmp_path / "bench.sqlite"), "--max-tokens", "40"]
+    args += ["--seed", "0", "--workers", "1", "--no-embedders", "--json"]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.stdout.strip().splitlines()[-1])
+    assert summary["model"] == spec and summary["label"] == "sft"
+    assert summary["status"] == "done" and summary["done"] == summary["total"] == 2
+    assert summary["infra_errors"] == 0 and 0.0 <= summary["rsr"] <= 1.0
