@@ -57,6 +57,27 @@ else
   fi
 fi
 
+# llama.cpp takes a LoRA as a GGUF file; its converter (and the modules it imports) ships in the
+# source distribution only. Unpack it from pip's cache so `gguf:NAME@ADAPTER` can convert the
+# adapters `manimatic train` writes. Optional: without it those adapters run through transformers.
+LORA_TOOLS=".venv/share/manimatic/llama.cpp"
+if .venv/bin/python -c "import llama_cpp" >/dev/null 2>&1 && [ ! -f "$LORA_TOOLS/convert_lora_to_gguf.py" ]; then
+  echo "==> unpacking llama.cpp's LoRA converter into $LORA_TOOLS"
+  SDIST_DIR="$(mktemp -d)"
+  if .venv/bin/python -m pip download -q --no-deps --no-binary :all: "llama-cpp-python==$LLAMA_CPP_VERSION" -d "$SDIST_DIR" \
+    && mkdir -p "$LORA_TOOLS" \
+    && tar xzf "$SDIST_DIR"/llama_cpp_python-*.tar.gz -C "$LORA_TOOLS" --strip-components=3 \
+      "llama_cpp_python-$LLAMA_CPP_VERSION/vendor/llama.cpp/convert_lora_to_gguf.py" \
+      "llama_cpp_python-$LLAMA_CPP_VERSION/vendor/llama.cpp/convert_hf_to_gguf.py" \
+      "llama_cpp_python-$LLAMA_CPP_VERSION/vendor/llama.cpp/conversion" \
+      "llama_cpp_python-$LLAMA_CPP_VERSION/vendor/llama.cpp/gguf-py"; then
+    echo "==> LoRA converter ready"
+  else
+    echo "==> could not unpack the LoRA converter: trained adapters will run through transformers"
+  fi
+  rm -rf "$SDIST_DIR"
+fi
+
 if [ -z "${SKIP_DEMO:-}" ]; then
   echo "==> main job: the shipped local model writes a scene and the renderer checks it; then the scripted example"
   bash scripts/demo.sh

@@ -20,6 +20,7 @@ from manimatic.llm.gguf_files import (
     resolve_gguf,
     shipped_models,
 )
+from manimatic.llm.gguf_lora import find_convert_script
 
 SHORT = "smollm2-135m"
 MESSAGES = [Message("user", "Name one colour.")]
@@ -95,7 +96,9 @@ def test_engine_choice(monkeypatch, tmp_path):
     with pytest.raises(LLMError, match="unknown GGUF engine"):
         pick_engine("vllm", None)
     assert pick_engine("transformers", None) == "transformers"
-    # A PEFT folder (what `manimatic train` writes) runs through transformers.
+    # A PEFT folder (what `manimatic train` writes) runs through transformers unless llama.cpp
+    # and its LoRA converter are both there.
+    monkeypatch.setattr("manimatic.llm.gguf.find_convert_script", lambda: None)
     assert pick_engine("auto", str(tmp_path)) == "transformers"
     monkeypatch.setenv("MANIMATIC_GGUF_ENGINE", "transformers")
     assert pick_engine(None, None) == "transformers"
@@ -172,9 +175,9 @@ def test_hf_accepts_the_gguf_file_and_its_folder(smollm2_hf):
     by_dir.close()
 
 
-@pytest.mark.slow
-def test_lora_adapter_on_the_shipped_model(smollm2_hf, tmp_path):
-    """`gguf:NAME@ADAPTER` with a PEFT LoRA on the converted base (as `manimatic train` saves)."""
+@pytest.fixture(scope="module")
+def random_lora(smollm2_hf, tmp_path_factory):
+    """A PEFT LoRA on the converted base, as `manimatic train` saves one (random B weights)."""
     peft = pytest.importorskip("peft")
     from transformers import AutoModelForCausalLM
 
@@ -186,9 +189,16 @@ def test_lora_adapter_on_the_shipped_model(smollm2_hf, tmp_path):
         init_lora_weights=False,  # random B: the adapter visibly changes the model
         task_type="CAUSAL_LM",
     )
-    peft.get_peft_model(base, config).save_pretrained(tmp_path / "adapter")
-    tuned = get_backend(f"gguf:{SHORT}@{tmp_path / 'adapter'}", device="cpu")
-    assert tuned.adapter == str(tmp_path / "adapter")
+    path = tmp_path_factory.mktemp("lora") / "adapter"
+    peft.get_peft_model(base, config).save_pretrained(path)
+    return path
+
+
+@pytest.mark.slow
+def test_lora_adapter_on_the_shipped_model(smollm2_hf, random_lora, tmp_path):
+    """`gguf:NAME@ADAPTER` with a PEFT LoRA on the converted base (as `manimatic train` saves)."""
+    tuned = get_backend(f"gguf:{SHORT}@{random_lora}", engine="transformers", device="cpu")
+    assert tuned.adapter == str(random_lora)
     assert type(tuned.model).__name__.startswith("Peft")
     options = GenerationOptions(max_tokens=8, temperature=0)
     reply = tuned.complete(MESSAGES, options)
@@ -215,3 +225,22 @@ def test_llama_cpp_engine(smollm2_hf):
     )
     assert capped.usage.completion_tokens == 4 and capped.raw["finish_reason"] == "length"
     backend.close()
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(
+    not llama_cpp_available() or find_convert_script() is None,
+    reason="needs llama-cpp-python and llama.cpp's convert_lora_to_gguf.py (scripts/setup.sh)",
+)
+def test_peft_lora_is_converted_for_llama_cpp(smollm2_hf, random_lora):
+    backend = get_backend(f"gguf:{SHORT}@{random_lora}", engine="llama.cpp", n_threads=1)
+    assert backend.adapter == str(random_lora) and backend.lora_file.endswith(".gguf")
+    options = GenerationOptions(max_tokens=8, temperature=0)
+    tuned = backend.complete(MESSAGES, options)
+    backend.close()
+    plain = get_backend(f"gguf:{SHORT}", engine="llama.cpp", n_threads=1)
+    assert tuned.text != plain.complete(MESSAGES, options).text  # the LoRA is applied
+    plain.close()
+    again = get_backend(f"gguf:{SHORT}@{random_lora}", engine="llama.cpp", n_threads=1)
+    assert again.lora_file == backend.lora_file  # converted once, then reused
+    again.close()

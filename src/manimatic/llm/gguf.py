@@ -10,9 +10,9 @@ normal fp32 folder (`gguf_files.convert_to_hf`) and run by the `hf:` backend, wh
 but needs no compiler; one line on stderr says so. Either way the chat template is the one
 stored in the GGUF, and seed, temperature, top_p, min_p, max_tokens and stop are honoured.
 
-A LoRA adapter is either a PEFT folder (what `manimatic train` writes), run through transformers
-on the converted base, or a GGUF LoRA file (llama.cpp's `convert_lora_to_gguf.py`), run by
-llama.cpp.
+A LoRA adapter is either a PEFT folder (what `manimatic train` writes) or a GGUF LoRA file. With
+llama.cpp, a PEFT folder is converted once to a GGUF LoRA (`gguf_lora`, when llama.cpp's
+converter is installed; else it runs through transformers on the converted base).
 """
 
 from __future__ import annotations
@@ -36,6 +36,7 @@ from manimatic.llm.base import (
     check_messages,
 )
 from manimatic.llm.gguf_files import GGUF_SUFFIX, convert_to_hf, resolve_gguf
+from manimatic.llm.gguf_lora import convert_lora, find_convert_script
 
 ENGINES = ("auto", "llama.cpp", "transformers")
 ENGINE_ENV = "MANIMATIC_GGUF_ENGINE"
@@ -98,15 +99,18 @@ def pick_engine(engine: str | None, adapter: str | None) -> str:
     if engine == "llama.cpp":
         if not llama_cpp_available():
             raise LLMError(f"the llama.cpp engine needs llama-cpp-python: {LLAMA_CPP_HINT}.")
-        if peft_adapter:
+        if peft_adapter and find_convert_script() is None:
             raise LLMError(
-                f"llama.cpp takes a LoRA as a GGUF file, and {adapter} is a PEFT folder: use the "
-                "transformers engine, or convert it with llama.cpp's convert_lora_to_gguf.py."
+                f"llama.cpp takes a LoRA as a GGUF file, and {adapter} is a PEFT folder that "
+                "cannot be converted here (llama.cpp's convert_lora_to_gguf.py is not installed: "
+                "scripts/setup.sh unpacks it); use the transformers engine."
             )
         return "llama.cpp"
-    if engine == "transformers" or peft_adapter:
+    if engine == "transformers" or not llama_cpp_available():
         return "transformers"
-    return "llama.cpp" if llama_cpp_available() else "transformers"
+    if peft_adapter and find_convert_script() is None:
+        return "transformers"  # a PEFT folder runs as is on transformers
+    return "llama.cpp"
 
 
 def default_threads() -> int:
@@ -134,7 +138,8 @@ class LlamaCppBackend(Backend):
     Attributes:
         spec: The spec it was built from.
         path: The GGUF file.
-        adapter: A GGUF LoRA file, or None.
+        adapter: The adapter as given (a GGUF LoRA file or a converted PEFT folder), or None.
+        lora_file: The GGUF LoRA file llama.cpp applies, or None.
         n_ctx: The context window in tokens.
         n_threads: The CPU threads llama.cpp uses.
     """
@@ -167,6 +172,7 @@ class LlamaCppBackend(Backend):
 
         self.path = Path(path)
         self.adapter = adapter
+        self.lora_file = adapter
         self.spec = spec or f"gguf:{self.path}" + (f"@{adapter}" if adapter else "")
         if adapter and not Path(adapter).expanduser().is_file():
             raise LLMNotFoundError(f"gguf: LoRA file {adapter} does not exist; check the path.")
@@ -270,8 +276,21 @@ def load_gguf_backend(
     spec = spec or f"gguf:{model}" + (f"@{adapter}" if adapter else "")
     chosen = pick_engine(engine, adapter)
     if chosen == "llama.cpp":
-        kept = {k: v for k, v in kwargs.items() if k not in _HF_SETTINGS}
-        return LlamaCppBackend(path, adapter, spec=spec, **kept)
+        lora = adapter
+        if adapter is not None and not adapter.lower().endswith(GGUF_SUFFIX):
+            try:
+                lora = str(convert_lora(adapter, convert_to_hf(path)))
+            except LLMError as exc:
+                if (engine or os.environ.get(ENGINE_ENV) or "auto") != "auto":
+                    raise
+                _say_once("lora", f"note: {exc}; running {spec} through transformers instead.")
+                chosen = "transformers"
+        if chosen == "llama.cpp":
+            kept = {k: v for k, v in kwargs.items() if k not in _HF_SETTINGS}
+            backend = LlamaCppBackend(path, lora, spec=spec, **kept)
+            backend.adapter = adapter  # the adapter as given; `lora_file` is what llama.cpp runs
+            backend.lora_file = lora
+            return backend
     from manimatic.llm.hf import HFBackend
 
     if adapter is not None:
