@@ -1,7 +1,7 @@
 """Static preflight: find, without running it, what will make a Manim CE module fail.
 
 `check_code` parses the module, models Python's scoping (`preflight_scope`) and compares what the
-code uses with what the installed manim really provides (`preflight_namespace`, introspected and
+code uses with what the installed manim really provides (`manim_api.namespace`, introspected and
 cached per manim version). A finding means "this will fail at run time"; anything uncertain is
 left alone, so valid code is never flagged. See DESIGN.md section 2, `manimatic check`.
 
@@ -24,7 +24,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from manimatic.render.preflight_namespace import ManimNamespace, manim_namespace
+from manimatic.manim_api.namespace import ManimNamespace, manim_namespace
 from manimatic.render.source import read_source
 
 __all__ = [
@@ -98,6 +98,16 @@ class Finding:
             )
         self.error_type = self.error_type or DEFAULT_ERROR_TYPE[self.code]
 
+    def to_dict(self) -> dict[str, Any]:
+        """The `manimatic check --json` finding: line, col, code, message, suggestion.
+
+        The error type is not in this contract; it reaches users as the render error's `type`
+        (a preflight failure in `RenderResult`).
+        """
+        data = asdict(self)
+        data.pop("error_type")
+        return data
+
     @property
     def category(self) -> str:
         """The `RenderResult` error category of the error the runtime would raise."""
@@ -126,7 +136,7 @@ class CheckReport:
             "file": self.file,
             "ok": self.ok,
             "scenes": list(self.scenes),
-            "findings": [asdict(f) for f in self.findings],
+            "findings": [f.to_dict() for f in self.findings],
         }
 
 

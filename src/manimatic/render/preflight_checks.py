@@ -8,12 +8,12 @@ computed names, custom `__getattr__`, try/except around the use, re-assigned var
 from __future__ import annotations
 
 import ast
-import difflib
 from dataclasses import dataclass
 
+from manimatic.manim_api.namespace import BUILTIN_NAMES, ClassInfo, ManimNamespace
+from manimatic.manim_api.suggest import closest_name
 from manimatic.render import legacy
 from manimatic.render.preflight_facts import gather_facts
-from manimatic.render.preflight_namespace import BUILTIN_NAMES, ClassInfo, ManimNamespace
 from manimatic.render.preflight_scope import (
     Binding,
     Scope,
@@ -55,12 +55,9 @@ def _handler_names(handler: ast.ExceptHandler) -> set[str] | None:
 
 
 def _closest(word: str, candidates: set[str] | frozenset[str]) -> str | None:
+    # Private names are suggested only for a private name (`_x` -> `_y`).
     pool = [c for c in candidates if not c.startswith("_") or word.startswith("_")]
-    lower = {c.lower(): c for c in pool}
-    if word.lower() in lower:
-        return lower[word.lower()]
-    found = difflib.get_close_matches(word, pool, n=1, cutoff=0.75)
-    return found[0] if found else None
+    return closest_name(word, sorted(pool))
 
 
 def _did_you_mean(word: str, candidates: set[str] | frozenset[str]) -> str | None:

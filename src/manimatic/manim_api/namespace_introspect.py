@@ -6,8 +6,8 @@ assigns (`self.x = ...`), the keyword arguments its constructor accepts (followi
 through the `__init__` chain) and the keyword arguments of its methods. Nothing is typed by hand.
 
 The result is a plain JSON-able dict (layout below; `FORMAT` bumps when it changes). It is built
-in a child process (`python -m manimatic.render.preflight_introspect OUT.json`) so importing
-manim never touches the caller's process, and `preflight_namespace` caches it per manim version.
+in a child process (`manim_api.build`, with the docs index data) so importing manim never touches
+the caller's process, and `manim_api.namespace` caches it per manim version.
 
 Layout:
 - ``star``: name -> kind (``class``, ``function``, ``module``, ``value``) for `from manim import *`.
@@ -26,8 +26,6 @@ from __future__ import annotations
 import ast
 import importlib
 import inspect
-import json
-import os
 import pkgutil
 import sys
 import textwrap
@@ -472,20 +470,3 @@ def introspect() -> dict[str, Any]:
         "functions": functions,
         "star_modules": star_modules,
     }
-
-
-def main(argv: list[str]) -> int:
-    """Write the introspection JSON to `argv[0]` (the parent process reads it back)."""
-    if len(argv) != 1:
-        print("usage: python -m manimatic.render.preflight_introspect OUT.json", file=sys.stderr)
-        return 2
-    data = introspect()
-    tmp = f"{argv[0]}.{os.getpid()}.tmp"
-    with open(tmp, "w", encoding="utf-8") as handle:
-        json.dump(data, handle, separators=(",", ":"))
-    os.replace(tmp, argv[0])
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
