@@ -3,7 +3,7 @@
 `check_code` parses the module, models Python's scoping (`preflight_scope`) and compares what the
 code uses with what the installed manim really provides (`manim_api.namespace`, introspected and
 cached per manim version). A finding means "this will fail at run time"; anything uncertain is
-left alone, so valid code is never flagged. See DESIGN.md section 2, `manimatic check`.
+left alone, so valid code is never flagged. See docs/architecture.md section 5, `manimatic check`.
 
 Finding codes and the `RenderResult` error category each would have been at run time:
 

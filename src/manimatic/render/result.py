@@ -1,4 +1,4 @@
-"""The renderer's result contract (DESIGN.md section 2).
+"""The renderer's result contract (docs/architecture.md section 5).
 
 A failed program is an ordinary `RenderResult` with `ok=False`; only a broken sandbox or pool
 raises (`RenderPoolError`).
