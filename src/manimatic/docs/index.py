@@ -388,8 +388,8 @@ class ApiIndex:
             for idx in self._lower.get(word.lower(), []):
                 boosts.add(idx, BOOST_EXACT / 2)
         for owner in classes:
-            if owner != word and (idx := self._member_index(owner, word)) is not None:
-                boosts.add(idx, BOOST_EXACT, f"{owner}.{word}")
+            if owner != word and (member := self._member_index(owner, word)) is not None:
+                boosts.add(member, BOOST_EXACT, f"{owner}.{word}")
         if not classes:
             for idx in self._by_last(word):
                 boosts.add(idx, BOOST_MEMBER)

@@ -142,10 +142,10 @@ class _Sources:
             self._stores[path] = table
         table = self._stores[path]
         lines = [line for _, _, line in code.co_lines() if line]
-        found: set[str] = set()
+        stored: set[str] = set()
         for lineno in range(min(lines, default=0), max(lines, default=-1) + 1):
-            found.update(table.get(lineno, ()))
-        return found
+            stored.update(table.get(lineno, ()))
+        return stored
 
 
 def _functions_of(value: Any) -> list[Any]:

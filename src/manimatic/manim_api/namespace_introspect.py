@@ -216,7 +216,7 @@ def _init_source(func: Any) -> ast.FunctionDef | None:
     except (OSError, TypeError, SyntaxError, ValueError):
         return None
     node = tree.body[0] if tree.body else None
-    return node if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) else None
+    return node if isinstance(node, ast.FunctionDef) else None  # an async __init__ is no init
 
 
 def _forward_target(call: ast.Call, owner: type, func: Any, mro: tuple[type, ...]) -> int | None:
@@ -228,7 +228,7 @@ def _forward_target(call: ast.Call, owner: type, func: Any, mro: tuple[type, ...
     if isinstance(value, ast.Call) and isinstance(value.func, ast.Name):
         if value.func.id != "super":
             return None
-        start = owner
+        start: Any = owner
         if value.args:  # super(Cls, self)
             first = value.args[0]
             start = func.__globals__.get(first.id) if isinstance(first, ast.Name) else None

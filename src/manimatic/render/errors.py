@@ -146,7 +146,7 @@ def _manim_names() -> list[str]:
 def hint_for(exc: BaseException, namespace: dict | None = None) -> str | None:
     """A suggestion for a fix, when one can be derived (legacy renames, close names)."""
     if isinstance(exc, NameError) and getattr(exc, "name", None):
-        name = exc.name
+        name = str(exc.name)
         entry = legacy.lookup(name, "names")
         if entry:
             return f"did you mean {entry.replacement}? {entry.note or ''}".strip()
@@ -156,7 +156,7 @@ def hint_for(exc: BaseException, namespace: dict | None = None) -> str | None:
             return f"did you mean {close}?"
         return "define it, import it, or check the spelling"
     if isinstance(exc, AttributeError) and getattr(exc, "name", None):
-        name = exc.name
+        name = str(exc.name)
         entry = legacy.lookup(name, "methods")
         if entry:
             return f"did you mean {entry.replacement}? {entry.note or ''}".strip()

@@ -22,7 +22,8 @@ from manimatic.render.preflight_scope import (
     unconditional_statements,
 )
 
-RawFinding = tuple[int, int, str, str, "str | None"]
+# line, col, code, message, suggestion, error type
+RawFinding = tuple[int, int, str, str, "str | None", str]
 
 _CATCH_ALL = frozenset({"Exception", "BaseException"})
 _UNKNOWN = "unknown"
@@ -537,5 +538,5 @@ class ModuleChecker:
         if not scenes and not unknown:
             message = "no Scene subclass: manim would render nothing"
             hint = "define `class MyScene(Scene):` with a `def construct(self):` method"
-            self.findings.append((1, 1, "no_scene", message, hint))
+            self.findings.append((1, 1, "no_scene", message, hint, ""))
         return scenes

@@ -61,7 +61,7 @@ class RenderError:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> RenderError:
-        return cls(**{k: data.get(k) for k in cls.__dataclass_fields__})
+        return cls(**{k: data.get(k) for k in cls.__dataclass_fields__})  # type: ignore[arg-type]
 
 
 @dataclass
