@@ -9,7 +9,7 @@ SRC = Path(__file__).resolve().parents[1] / "src" / "manimatic"
 
 # Package -> the manimatic packages it may import (docs/architecture.md section 2); commands and
 # cli may import anything. `paths`, `provenance` and the package root are open to all.
-OPEN = {"paths", "provenance", "__init__"}
+OPEN = {"paths", "provenance", "sqlite_db", "__init__"}
 ALLOWED: dict[str, set[str]] = {
     "paths": set(),
     "provenance": set(),
@@ -20,10 +20,15 @@ ALLOWED: dict[str, set[str]] = {
     "docs": {"manim_api", "render"},
     "executors": {"render"},
     "scoring": {"metrics", "render"},
-    "agent": {"llm", "render", "docs", "scoring"},
+    "agent": {"llm", "render", "docs", "scoring", "critic"},
+    # The critic's feedback turns are written with the agent's prompt set (agent.prompts): the
+    # one arrow back up, lazy; see docs/architecture.md section 2.
+    "critic": {"agent", "llm", "metrics", "render"},
 }
 ALLOWED["bench"] = set(ALLOWED) | {"agent"}
 ALLOWED["train"] = ALLOWED["bench"] | {"bench"}
+ALLOWED["study"] = ALLOWED["train"] | {"train"}
+ALLOWED["web"] = ALLOWED["bench"] | {"bench"}
 
 
 def _modules() -> dict[str, Path]:

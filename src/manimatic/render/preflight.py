@@ -99,14 +99,9 @@ class Finding:
         self.error_type = self.error_type or DEFAULT_ERROR_TYPE[self.code]
 
     def to_dict(self) -> dict[str, Any]:
-        """The `manimatic check --json` finding: line, col, code, message, suggestion.
-
-        The error type is not in this contract; it reaches users as the render error's `type`
-        (a preflight failure in `RenderResult`).
-        """
-        data = asdict(self)
-        data.pop("error_type")
-        return data
+        """The `manimatic check --json` finding: line, col, code, message, suggestion and the
+        error type the runtime would raise."""
+        return asdict(self)
 
     @property
     def category(self) -> str:
