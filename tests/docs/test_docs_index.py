@@ -8,8 +8,9 @@ import time
 import manim
 import pytest
 
-from manimatic.docs import ApiIndex, introspect
+from manimatic.docs import ApiIndex
 from manimatic.docs import index as index_module
+from manimatic.manim_api import docs_introspect as introspect
 
 
 def _names(hits) -> list[str]:

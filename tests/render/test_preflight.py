@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from manimatic.render import preflight_namespace
+from manimatic.manim_api import namespace as preflight_namespace
 from manimatic.render.preflight import (
     FINDING_CATEGORY,
     CheckReport,
@@ -105,7 +105,6 @@ def test_report_to_dict_shape():
             "message": "name 'ShowCreation' is not defined: ShowCreation is not in Manim CE "
             f"{manim_namespace().version}",
             "suggestion": "use Create (ShowCreation was renamed Create in Manim CE.)",
-            "error_type": "NameError",
         }
     ]
 

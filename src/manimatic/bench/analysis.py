@@ -87,7 +87,7 @@ def summarize(rows: Iterable[dict[str, Any]]) -> dict[str, Any]:
     by_type: dict[str, list[dict[str, Any]]] = {}
     errors: dict[str, int] = {}
     for r in rows:
-        tags = r.get("tags") if isinstance(r.get("tags"), dict) else {}
+        tags = r["tags"] if isinstance(r.get("tags"), dict) else {}
         by_type.setdefault(str(tags.get("type") or "untyped"), []).append(r)
         if not r.get("ok"):
             key = r.get("error_category") or "unknown"

@@ -66,7 +66,7 @@ def result_row(row: dict[str, Any]) -> dict[str, Any]:
     """
     from manimatic.bench.stats import is_degenerate_vs
 
-    tags = row.get("tags") if isinstance(row.get("tags"), dict) else {}
+    tags = row["tags"] if isinstance(row.get("tags"), dict) else {}
     return {
         "id": row["task_id"],
         "type": tags.get("type"),

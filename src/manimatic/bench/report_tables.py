@@ -189,7 +189,7 @@ def _bold_best(rows: list[list[Cell]], values: list[list[float | None]]) -> None
             continue
         best = max(present)
         for cells, v in zip(rows, values, strict=True):
-            if v[col] is not None and abs(v[col] - best) < 1e-12:
+            if (x := v[col]) is not None and abs(x - best) < 1e-12:
                 cells[col].bold = True
 
 

@@ -46,7 +46,7 @@ def task_views(
     for task_id in sorted(by_task, key=_natural_key):
         pairs = by_task[task_id]
         ref_row = next((r for _, r in pairs if r.get("ref_render_result")), pairs[0][1])
-        tags = ref_row.get("tags") if isinstance(ref_row.get("tags"), dict) else {}
+        tags = ref_row["tags"] if isinstance(ref_row.get("tags"), dict) else {}
         ref_result = ref_row.get("ref_render_result")
         views.append(
             TaskView(
@@ -126,7 +126,7 @@ def _attempts(transcript: Any) -> list[str]:
     """Per render attempt of an agent transcript: ok, or the error category and message."""
     if not isinstance(transcript, dict):
         return []
-    lines = []
+    lines: list[str] = []
     for rnd in transcript.get("rounds") or []:
         result = rnd.get("result") if isinstance(rnd, dict) else None
         if not isinstance(result, dict):

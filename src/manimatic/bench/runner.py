@@ -35,10 +35,7 @@ stores nothing, its traceback goes to `<db>-logs/<run id>.log`, and the run stop
 from __future__ import annotations
 
 import contextlib
-import json
 import logging
-import os
-import socket
 import threading
 import time
 import traceback
@@ -47,7 +44,6 @@ from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from pathlib import Path
 from typing import Any
 
-from manimatic import provenance
 from manimatic.bench.analysis import RunSummary, summarize, summary_intervals
 from manimatic.bench.answers import (
     AgentAnswerer,
@@ -69,14 +65,21 @@ from manimatic.bench.datasets import (
 )
 from manimatic.bench.environment import ProgressBar, embedder_name, resolve_embedder
 from manimatic.bench.layout import answer_findings
+from manimatic.bench.run_record import (
+    BenchBug,  # noqa: F401 - re-exported: manimatic.bench.runner.BenchBug
+    RunInterrupted,
+    aborted_error,
+    bug_error,
+    check_resume,
+    open_run,
+    resume_notes,
+)
 from manimatic.bench.scoring import FRAME_FPS, FrameCache, ScoreCache, Scorer, answer_row, infra_row
 from manimatic.bench.store import (
     FORMAT_VERSION,
     RunRecord,
     Store,
-    StoreError,
     content_hash,
-    now_iso,
     run_id_for,
 )
 from manimatic.llm.base import request_context
@@ -136,18 +139,6 @@ def run_bench(
         return runner.run(db=db, backend=backend, pool=pool, started=started)
     finally:
         runner.close()
-
-
-class RunInterrupted(KeyboardInterrupt):
-    """Ctrl-C stopped a run; the message says how much is stored and how to resume.
-
-    Attributes:
-        hard: A second Ctrl-C: tasks in flight were abandoned, not finished.
-    """
-
-    def __init__(self, message: str, *, hard: bool = False) -> None:
-        super().__init__(message)
-        self.hard = hard
 
 
 # --- the run ------------------------------------------------------------------------------------
@@ -222,7 +213,7 @@ class _Runner:
         wanted = taskset.tasks[: c.limit] if c.limit else taskset.tasks
         existing = store.find_run(run_id_for(identity))
         if existing is not None:
-            self._check_resume(existing, taskset)
+            check_resume(existing, taskset, self._resume_settings())
             self._retry = self._retry_ids(store, existing.id, wanted)
             if not ({t.id for t in wanted} - store.done_task_ids(existing.id)) | self._retry:
                 # Nothing left to do: no model or render pool is loaded.
@@ -256,8 +247,10 @@ class _Runner:
         self._build_answerer(strategy, backend)  # before the record: a bad model makes none
         self._phase("starting render workers")
         self._open_pool(pool, c.render_workers, c.executor)
-        run, resumed = self._open_run(store, identity, taskset, dataset_spec, run_options)
-        notes = self.notes + (self._resume_notes(run, run_options) if resumed else [])
+        run, resumed = open_run(
+            store, identity, taskset, dataset_spec, run_options, self._resume_settings()
+        )
+        notes = self.notes + (resume_notes(run, run_options) if resumed else [])
         if resumed and not self._retry:
             self._retry = self._retry_ids(store, run.id, wanted)
         if self._retry:
@@ -271,11 +264,12 @@ class _Runner:
         summary = self._finish(store, run, resumed, taskset, wanted, todo, notes, started)
         if self._bug is not None:
             store.update_run(run.id, status="failed")
-            raise self._bug_error(store, run.id)
+            task_id, exc, trace = self._bug
+            raise bug_error(store.path, run.id, task_id, exc, trace)
         if aborted:
             summary.status = "aborted"
             store.update_run(run.id, status="aborted")
-            raise _aborted_error(summary, aborted)
+            raise aborted_error(summary, aborted)
         return summary
 
     def _protocol_identity(self, strategy: Any) -> dict[str, Any]:
@@ -363,88 +357,12 @@ class _Runner:
             self.render, backend, strategy, self.options, self.protocol, c.prompt_set
         )
 
-    def _check_resume(self, run: RunRecord, taskset: TaskSet) -> None:
-        """Refuse to resume a run that another process is running, or with other settings."""
-        if run.live_status == "running" and run.pid != os.getpid():
-            raise BenchError(
-                f"run {run.id} is in progress in process {run.pid} on {run.host}; wait for it, "
-                "or stop that process and run this command again to resume."
-            )
-        if run.dataset_hash != taskset.content_hash():
-            raise BenchError(
-                f"run {run.id} was made on different data ({run.dataset_source}): the tasks "
-                "changed since; give a new --label to start a separate run."
-            )
-        now = {"generation": self.options.to_dict() if self.options else None}
-        now["quality"] = self.quality
-        for key, value in now.items():
-            stored = (run.options or {}).get(key)
-            if stored != value:
-                raise BenchError(
-                    f"run {run.id} was started with {key} {json.dumps(stored)}, not "
-                    f"{json.dumps(value)}; resume it with the same settings, or give a new "
-                    "--label for a separate run."
-                )
-
-    def _open_run(
-        self,
-        store: Store,
-        identity: dict[str, Any],
-        taskset: TaskSet,
-        dataset_spec: str,
-        run_options: dict[str, Any],
-    ) -> tuple[RunRecord, bool]:
-        info = provenance.versions("torch")
-        git = provenance.git_state()
-        record = RunRecord(
-            id=run_id_for(identity),
-            identity=identity,
-            created=now_iso(),
-            updated=now_iso(),
-            status="running",
-            format_version=FORMAT_VERSION,
-            dataset_spec=dataset_spec,
-            dataset_split=identity["split"],
-            dataset_filters={"types": identity["types"]},
-            dataset_hash=taskset.content_hash(),
-            dataset_source=taskset.source,
-            total=len(taskset),
-            model=identity["model"],
-            strategy=identity["strategy"]["name"],
-            strategy_args={k: v for k, v in identity["strategy"].items() if k != "name"},
-            label=identity["label"],
-            options=run_options,
-            manimatic_version=info["manimatic"],
-            manim_version=info["manim"],
-            torch_version=info["torch"],
-            python_version=info["python"],
-            git_commit=git.commit,
-            git_dirty=git.dirty,
-            host=socket.gethostname(),
-            pid=os.getpid(),
-        )
-        try:
-            run, created = store.get_or_create_run(record)
-        except StoreError as exc:
-            raise BenchError(str(exc)) from None
-        if created:
-            return run, False
-        self._check_resume(run, taskset)  # again: another process may have started meanwhile
-        store.update_run(
-            run.id, status="running", pid=os.getpid(), host=socket.gethostname(), total=len(taskset)
-        )
-        return run, True
-
-    def _resume_notes(self, run: RunRecord, run_options: dict[str, Any]) -> list[str]:
-        notes = []
-        for key in ("timeout", "reference_timeout"):  # the embedders are part of the identity
-            before, now = (run.options or {}).get(key), run_options.get(key)
-            if before != now:
-                notes.append(
-                    f"resumed with {key} {now!r} where the run started with {before!r}: "
-                    "earlier rows keep their values"
-                )
-        return notes
+    def _resume_settings(self) -> dict[str, Any]:
+        """The settings a resume must repeat (the rest may change: see `resume_notes`)."""
+        return {
+            "generation": self.options.to_dict() if self.options else None,
+            "quality": self.quality,
+        }
 
     def _open_pool(self, pool: Any, render_workers: int | None, executor: str) -> None:
         if pool is not None:
@@ -459,28 +377,6 @@ class _Runner:
         except RenderPoolError as exc:
             raise BenchError(f"the render sandbox cannot start: {exc}") from None
         self._closers.append(self.render.pool.close)
-
-    def _bug_error(self, store: Store, run_id: str) -> BenchBug:
-        assert self._bug is not None
-        task_id, exc, trace = self._bug
-        log_path: Path | None = Path(store.path).with_name(f"{Path(store.path).stem}-logs")
-        log_path = log_path / f"{run_id}.log"  # type: ignore[operator]
-        try:
-            log_path.parent.mkdir(parents=True, exist_ok=True)
-            with log_path.open("a", encoding="utf-8") as fh:
-                fh.write(f"{now_iso()} run {run_id} task {task_id}\n{trace}\n")
-        except OSError:
-            log_path = None
-        where = f"; traceback in {log_path}" if log_path else ""
-        err = BenchBug(
-            f"run {run_id} stopped on a bug in manimatic at task {task_id}: "
-            f"{type(exc).__name__}: {exc}{where}. The tasks done are kept; after a fix, the same "
-            "command resumes the run.",
-            task_id,
-            str(log_path) if log_path else None,
-        )
-        err.__cause__ = exc
-        return err
 
     # ------------------------------------------------------------------ execution
 
@@ -700,30 +596,6 @@ class _Runner:
             self._stop.set()
 
 
-class BenchBug(RuntimeError):
-    """A bug in manimatic (not the model, not the infrastructure) stopped a run.
-
-    Attributes:
-        task_id: The task it happened on.
-        log: The file holding its traceback.
-    """
-
-    def __init__(self, message: str, task_id: str, log: str | None) -> None:
-        super().__init__(message)
-        self.task_id = task_id
-        self.log = log
-
-
 def _prompts_record(prompts: Any) -> dict[str, Any]:
     """What a run stores of its prompt templates: name, source and a hash of their text."""
     return {"name": prompts.name, "source": prompts.source, "sha": content_hash(prompts.templates)}
-
-
-def _aborted_error(summary: RunSummary, last_error: str) -> BenchError:
-    err = BenchError(
-        f"run {summary.run_id} stopped after repeated infrastructure errors (last: "
-        f"{last_error}); {summary.done} task(s) are stored. Fix the cause and run the same "
-        "command again to resume."
-    )
-    err.summary = summary  # type: ignore[attr-defined]
-    return err

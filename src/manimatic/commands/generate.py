@@ -282,7 +282,11 @@ def generate_command(
             if critic
             else None,
         )
-        given = {"temperature": temperature, "top_p": top_p, "max_tokens": max_tokens}
+        given: dict[str, Any] = {
+            "temperature": temperature,
+            "top_p": top_p,
+            "max_tokens": max_tokens,
+        }
         if embedded:
             given["stop"] = catalog.DEFAULT_MODEL_STOP
         options = GenerationOptions(seed=seed, **{k: v for k, v in given.items() if v is not None})

@@ -210,7 +210,7 @@ def render_command(
             make_executor(
                 executor,
                 workers=workers if executor != "local" else size,
-                sandbox=sandbox,
+                sandbox=sandbox,  # type: ignore[arg-type]  # one of the three, checked above
                 limits=Limits(memory_mb=memory_mb),
                 artifacts=artifacts,
             )

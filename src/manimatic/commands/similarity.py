@@ -55,6 +55,7 @@ def _load(path: Path, fps: float) -> tuple[Frames, str | None]:
         msg = f"{err.type}: {err.message}" if err else "no output"
         raise UserError(f"{path}: render failed at {result.stage or 'output'}{where}: {msg}")
     main, trace = main_output(result)  # the file the benchmark would score
+    assert main is not None  # ok with outputs, checked above
     try:
         frames = load_frames(main, fps=fps)
     except ValueError as exc:

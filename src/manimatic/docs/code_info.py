@@ -18,7 +18,7 @@ from manimatic.docs.code_scan import (
 )
 from manimatic.docs.index import ApiIndex
 from manimatic.docs.model import ApiEntry
-from manimatic.docs.text import ErrorRefs, parse_error, truncate_text
+from manimatic.manim_api.text import ErrorRefs, parse_error, truncate_text
 from manimatic.render import legacy
 
 _KIND_ORDER = {"class": 0, "function": 0, "method": 1, "module": 3, "constant": 3}

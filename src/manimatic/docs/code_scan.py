@@ -460,7 +460,8 @@ def _regex_mentions(index: ApiIndex, code: str) -> Mentions:
             if word in defined or word in _BUILTINS:
                 continue
             if word in index.namespace:
-                if index.get(word) is not None and index.get(word).kind != "module":
+                entry = index.get(word)
+                if entry is not None and entry.kind != "module":
                     # The scene base class ranks with self.play & co (as in the AST path).
                     is_base = word == scene and _CLASS_BASE.match(text) is not None
                     mentions.add(word, "entry", lineno, self_call=is_base)

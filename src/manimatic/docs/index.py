@@ -8,7 +8,6 @@ and never import manim. The BM25 model is built on the first search and saved be
 from __future__ import annotations
 
 import dataclasses
-import difflib
 import json
 import logging
 import os
@@ -16,23 +15,21 @@ import re
 import shutil
 import tempfile
 import time
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from manimatic.docs import introspect
 from manimatic.docs.model import ApiEntry, SearchHit
-from manimatic.docs.text import (
+from manimatic.manim_api import build
+from manimatic.manim_api import docs_introspect as introspect
+from manimatic.manim_api.suggest import close_names
+from manimatic.manim_api.text import (
     STOPWORDS,
-    identifier_parts,
     identifiers,
     parse_error,
-    stem,
     tokenize,
 )
-from manimatic.paths import cache_dir
 from manimatic.render import legacy
 
 # Additive score boosts on top of BM25 normalised to [0, 10]: an exact name or a known rename is
@@ -41,7 +38,6 @@ BOOST_EXACT = 30.0
 BOOST_LEGACY = 25.0
 BOOST_MEMBER = 12.0  # query names the class and the method exists on it
 BOOST_CLOSE = 15.0  # decays with rank among "did you mean" candidates
-CLOSE_CUTOFF = 0.72  # `_close` score (difflib ratio + part credit) for a "did you mean" name
 BOOST_PARAM = 8.0  # takes the keyword the error says to use instead
 BM25_SCALE = 10.0
 # The default (Cairo) renderer never uses the OpenGL twins of each class; without a penalty they
@@ -52,33 +48,13 @@ OPENGL_FACTOR = 0.5
 _MEMO: dict[Path, ApiIndex] = {}
 
 
-def manim_version() -> str:
-    """Version of the installed manim, read from package metadata (no import)."""
-    try:
-        return metadata.version("manim")
-    except metadata.PackageNotFoundError:  # a source checkout without metadata
-        import manim
-
-        return manim.__version__
-
-
 def index_path() -> Path:
     """The cache file for the installed manim version and the current index format."""
-    return cache_dir() / "docs" / f"api-manim-{manim_version()}-f{introspect.FORMAT}.json"
+    return build.docs_cache_path()
 
 
-def _write_atomic(path: Path, data: dict[str, Any]) -> None:
-    # Several workers may build at once; rename makes each reader see a whole file.
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".api-", suffix=".json")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump(data, fh, ensure_ascii=False)
-        os.chmod(tmp, 0o644)  # mkstemp makes it private; the cache is not secret
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+# Several workers may build at once; rename makes each reader see a whole file.
+_write_atomic = build.write_json_atomic
 
 
 class ApiIndex:
@@ -412,8 +388,8 @@ class ApiIndex:
             for idx in self._lower.get(word.lower(), []):
                 boosts.add(idx, BOOST_EXACT / 2)
         for owner in classes:
-            if owner != word and (idx := self._member_index(owner, word)) is not None:
-                boosts.add(idx, BOOST_EXACT, f"{owner}.{word}")
+            if owner != word and (member := self._member_index(owner, word)) is not None:
+                boosts.add(member, BOOST_EXACT, f"{owner}.{word}")
         if not classes:
             for idx in self._by_last(word):
                 boosts.add(idx, BOOST_MEMBER)
@@ -452,28 +428,8 @@ class _Boosts:
 
 
 def _close(name: str, pool: list[str], n: int) -> list[str]:
-    """Close names: spelling similarity plus shared word parts ("ShowCreation" ~ "Create").
-
-    Plain difflib ranks "shoelace_direction" near "ShowCreation"; crediting stemmed parts of the
-    name that reappear in a candidate puts the semantically related names first.
-    """
-    low_name = name.lower()
-    parts = {stem(p) for p in identifier_parts(name)[1:] if len(p) > 2}
-    lowered: dict[str, str] = {}
-    for cand in pool:
-        lowered.setdefault(cand.lower(), cand)
-    scored = []
-    for low, cand in lowered.items():
-        if cand == name:
-            continue
-        matcher = difflib.SequenceMatcher(None, low_name, low)
-        if matcher.real_quick_ratio() < 0.3 and not any(p in low for p in parts):
-            continue  # cheap reject: most of the pool shares nothing with the name
-        score = matcher.ratio() + 0.3 * sum(p in low for p in parts)
-        if score >= CLOSE_CUTOFF:
-            scored.append((score, cand))
-    scored.sort(key=lambda item: (-item[0], item[1]))
-    return [cand for _, cand in scored[:n]]
+    """Close names: the one "did you mean" (`manim_api.suggest`)."""
+    return close_names(name, pool, n)
 
 
 def _doc_tokens(entry: ApiEntry) -> list[str]:

@@ -279,7 +279,7 @@ class OpenAIBackend(Backend):
                 f"{self.url} returned an empty reply from model {self.model!r} "
                 f"(finish_reason={reason!r}); retry, raise max_tokens, or check the prompt."
             )
-        usage = data.get("usage") if isinstance(data.get("usage"), dict) else {}
+        usage = data["usage"] if isinstance(data.get("usage"), dict) else {}
         return Completion(
             text=text,
             usage=Usage(

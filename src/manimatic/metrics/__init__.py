@@ -1,4 +1,4 @@
-"""Metrics of a generated render and program against the reference (DESIGN.md section 4).
+"""Metrics of a generated render and program against the reference (docs/architecture.md s. 4).
 
 * `frames`: renders -> sampled RGB frames (`load_frames`).
 * `visual`: the study's VS (`visual_similarity`, fast; `visual_similarity_reference`, literal),

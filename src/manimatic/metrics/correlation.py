@@ -71,7 +71,9 @@ def correlate(xs: Sequence[float | None], ys: Sequence[float | None]) -> Correla
     if len(xs) != len(ys):
         raise ValueError(f"lists differ in length: {len(xs)} vs {len(ys)}")
     pairs = [
-        (float(x), float(y)) for x, y in zip(xs, ys, strict=True) if _present(x) and _present(y)
+        (float(x), float(y))  # type: ignore[arg-type]  # _present: not None, not NaN
+        for x, y in zip(xs, ys, strict=True)
+        if _present(x) and _present(y)
     ]
     n = len(pairs)
     out = Correlation(n=n, dropped=len(xs) - n)

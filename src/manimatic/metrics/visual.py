@@ -1,6 +1,7 @@
 """The study's visual similarity (VS) between a reference render and a generated one.
 
-Definition (arXiv 2604.18364; DESIGN.md section 4), for N reference and M generated frames:
+Definition (arXiv 2604.18364; docs/architecture.md section 4), for N reference and M generated
+frames:
 
 * SSIM term: the N x M matrix of grayscale SSIM (skimage defaults: 7x7 uniform window, sample
   covariance, K1 0.01, K2 0.03; data_range 255), each generated frame resized to the reference

@@ -101,7 +101,7 @@ class RenderCache:
         entry.parent.mkdir(parents=True, exist_ok=True)
         staging = entry.parent / f".{key}.{uuid.uuid4().hex}"
         staging.mkdir()
-        names = {"outputs": [], "traces": []}
+        names: dict[str, list[str]] = {"outputs": [], "traces": []}
         for kind in ("outputs", "traces"):
             for src in getattr(result, kind):
                 name = Path(src).name

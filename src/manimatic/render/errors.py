@@ -6,13 +6,13 @@ Runs inside the job process, where the exception object, the traceback and manim
 from __future__ import annotations
 
 import builtins
-import difflib
 import errno
 import re
 import traceback
 from pathlib import Path
 from types import TracebackType
 
+from manimatic.manim_api.suggest import closest_name
 from manimatic.render import legacy
 from manimatic.render.result import RenderError
 
@@ -134,8 +134,7 @@ def _traceback_tail(exc: BaseException, user_file: str, display_name: str) -> st
 
 
 def _closest(name: str, candidates: list[str]) -> str | None:
-    matches = difflib.get_close_matches(name, candidates, n=1, cutoff=0.7)
-    return matches[0] if matches else None
+    return closest_name(name, candidates)
 
 
 def _manim_names() -> list[str]:
@@ -147,7 +146,7 @@ def _manim_names() -> list[str]:
 def hint_for(exc: BaseException, namespace: dict | None = None) -> str | None:
     """A suggestion for a fix, when one can be derived (legacy renames, close names)."""
     if isinstance(exc, NameError) and getattr(exc, "name", None):
-        name = exc.name
+        name = str(exc.name)
         entry = legacy.lookup(name, "names")
         if entry:
             return f"did you mean {entry.replacement}? {entry.note or ''}".strip()
@@ -157,7 +156,7 @@ def hint_for(exc: BaseException, namespace: dict | None = None) -> str | None:
             return f"did you mean {close}?"
         return "define it, import it, or check the spelling"
     if isinstance(exc, AttributeError) and getattr(exc, "name", None):
-        name = exc.name
+        name = str(exc.name)
         entry = legacy.lookup(name, "methods")
         if entry:
             return f"did you mean {entry.replacement}? {entry.note or ''}".strip()

@@ -1,9 +1,9 @@
 """Static preflight: find, without running it, what will make a Manim CE module fail.
 
 `check_code` parses the module, models Python's scoping (`preflight_scope`) and compares what the
-code uses with what the installed manim really provides (`preflight_namespace`, introspected and
+code uses with what the installed manim really provides (`manim_api.namespace`, introspected and
 cached per manim version). A finding means "this will fail at run time"; anything uncertain is
-left alone, so valid code is never flagged. See DESIGN.md section 2, `manimatic check`.
+left alone, so valid code is never flagged. See docs/architecture.md section 5, `manimatic check`.
 
 Finding codes and the `RenderResult` error category each would have been at run time:
 
@@ -24,7 +24,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from manimatic.render.preflight_namespace import ManimNamespace, manim_namespace
+from manimatic.manim_api.namespace import ManimNamespace, manim_namespace
 from manimatic.render.source import read_source
 
 __all__ = [
@@ -98,6 +98,11 @@ class Finding:
             )
         self.error_type = self.error_type or DEFAULT_ERROR_TYPE[self.code]
 
+    def to_dict(self) -> dict[str, Any]:
+        """The `manimatic check --json` finding: line, col, code, message, suggestion and the
+        error type the runtime would raise."""
+        return asdict(self)
+
     @property
     def category(self) -> str:
         """The `RenderResult` error category of the error the runtime would raise."""
@@ -126,7 +131,7 @@ class CheckReport:
             "file": self.file,
             "ok": self.ok,
             "scenes": list(self.scenes),
-            "findings": [asdict(f) for f in self.findings],
+            "findings": [f.to_dict() for f in self.findings],
         }
 
 

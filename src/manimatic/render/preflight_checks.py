@@ -8,12 +8,12 @@ computed names, custom `__getattr__`, try/except around the use, re-assigned var
 from __future__ import annotations
 
 import ast
-import difflib
 from dataclasses import dataclass
 
+from manimatic.manim_api.namespace import BUILTIN_NAMES, ClassInfo, ManimNamespace
+from manimatic.manim_api.suggest import closest_name
 from manimatic.render import legacy
 from manimatic.render.preflight_facts import gather_facts
-from manimatic.render.preflight_namespace import BUILTIN_NAMES, ClassInfo, ManimNamespace
 from manimatic.render.preflight_scope import (
     Binding,
     Scope,
@@ -22,7 +22,8 @@ from manimatic.render.preflight_scope import (
     unconditional_statements,
 )
 
-RawFinding = tuple[int, int, str, str, "str | None"]
+# line, col, code, message, suggestion, error type
+RawFinding = tuple[int, int, str, str, "str | None", str]
 
 _CATCH_ALL = frozenset({"Exception", "BaseException"})
 _UNKNOWN = "unknown"
@@ -55,12 +56,9 @@ def _handler_names(handler: ast.ExceptHandler) -> set[str] | None:
 
 
 def _closest(word: str, candidates: set[str] | frozenset[str]) -> str | None:
+    # Private names are suggested only for a private name (`_x` -> `_y`).
     pool = [c for c in candidates if not c.startswith("_") or word.startswith("_")]
-    lower = {c.lower(): c for c in pool}
-    if word.lower() in lower:
-        return lower[word.lower()]
-    found = difflib.get_close_matches(word, pool, n=1, cutoff=0.75)
-    return found[0] if found else None
+    return closest_name(word, sorted(pool))
 
 
 def _did_you_mean(word: str, candidates: set[str] | frozenset[str]) -> str | None:
@@ -540,5 +538,5 @@ class ModuleChecker:
         if not scenes and not unknown:
             message = "no Scene subclass: manim would render nothing"
             hint = "define `class MyScene(Scene):` with a `def construct(self):` method"
-            self.findings.append((1, 1, "no_scene", message, hint))
+            self.findings.append((1, 1, "no_scene", message, hint, ""))
         return scenes

@@ -85,9 +85,9 @@ class ScopeAnalysis(ast.NodeVisitor):
     def _visit_arguments_defaults(self, args: ast.arguments) -> None:
         for default in args.defaults:
             self.visit(default)
-        for default in args.kw_defaults:
-            if default is not None:
-                self.visit(default)
+        for kw_default in args.kw_defaults:
+            if kw_default is not None:
+                self.visit(kw_default)
 
     def _bind_arguments(self, args: ast.arguments) -> None:
         every = args.posonlyargs + args.args + args.kwonlyargs

@@ -1,4 +1,4 @@
-"""The renderer's result contract (DESIGN.md section 2).
+"""The renderer's result contract (docs/architecture.md section 5).
 
 A failed program is an ordinary `RenderResult` with `ok=False`; only a broken sandbox or pool
 raises (`RenderPoolError`).
@@ -61,7 +61,7 @@ class RenderError:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> RenderError:
-        return cls(**{k: data.get(k) for k in cls.__dataclass_fields__})
+        return cls(**{k: data.get(k) for k in cls.__dataclass_fields__})  # type: ignore[arg-type]
 
 
 @dataclass

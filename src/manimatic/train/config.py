@@ -1,8 +1,8 @@
 """Training configs: TRL's `SFTConfig` / `GRPOConfig` plus only the fields manimatic adds.
 
 Every TRL and `transformers.TrainingArguments` field keeps its meaning and flag; the study's
-settings (DESIGN.md section 4) become the defaults here, and our own fields (model and data
-source, LoRA, rewards, rendering) are documented in `metadata["help"]` like TRL's, so
+settings (docs/architecture.md section 4) become the defaults here, and our own fields (model and
+data source, LoRA, rewards, rendering) are documented in `metadata["help"]` like TRL's, so
 `manimatic train grpo --help-fields` lists them all. Rules that a value must follow are checked
 in `__post_init__`, with an error that names the rule, the value and the fix.
 

@@ -63,7 +63,8 @@ def combine(
         return None
     kept = sum(present.values())
     if combination == "arithmetic":
-        return sum(w * float(values[k]) for k, w in present.items()) * (total / kept)  # type: ignore[arg-type]
+        terms = [w * float(values[k] or 0.0) for k, w in present.items()]  # present: not None
+        return sum(terms) * (total / kept)
     if combination == "geometric":
         log_r = 0.0
         for k, w in present.items():
@@ -135,7 +136,7 @@ class UnifiedReward:
         """Batch means of each term (R_visual over rollouts whose reference rendered)."""
         values = [component_values(s) for s in scores]
         out = {
-            name: _mean([float(v[name]) for v in values if v[name] is not None])
+            name: _mean([float(x) for v in values if (x := v[name]) is not None])
             for name in ("code", "visual", "render", "format")
         }
         out["has_code"] = _mean([1.0 if s.found else 0.0 for s in scores])

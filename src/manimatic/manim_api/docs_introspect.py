@@ -21,6 +21,7 @@ from __future__ import annotations
 import ast
 import contextlib
 import inspect
+import json
 import re
 import sys
 import textwrap
@@ -28,7 +29,7 @@ import types
 from pathlib import Path
 from typing import Any
 
-from manimatic.docs.text import cut_examples, first_paragraph, simplify_rst
+from manimatic.manim_api.text import cut_examples, first_paragraph, simplify_rst
 
 FORMAT = 3
 
@@ -141,10 +142,10 @@ class _Sources:
             self._stores[path] = table
         table = self._stores[path]
         lines = [line for _, _, line in code.co_lines() if line]
-        found: set[str] = set()
+        stored: set[str] = set()
         for lineno in range(min(lines, default=0), max(lines, default=-1) + 1):
-            found.update(table.get(lineno, ()))
-        return found
+            stored.update(table.get(lineno, ()))
+        return stored
 
 
 def _functions_of(value: Any) -> list[Any]:
@@ -420,7 +421,24 @@ def _dynamic_attrs(cls: type) -> str:
 
 
 def build_index_data() -> dict[str, Any]:
-    """Introspect the installed manim into the JSON-able index data (2-3 s with the import)."""
+    """The index data of the installed manim, from the one shared introspection (`build`).
+
+    The child process also writes the preflight's namespace cache, so neither view introspects
+    manim again.
+    """
+    import tempfile
+
+    from manimatic.manim_api import build, namespace
+
+    with tempfile.TemporaryDirectory(prefix="manimatic-docs-") as tmp:
+        target = Path(tmp) / "docs.json"
+        build.introspect_all(namespace.writable_cache_path(), target)
+        return json.loads(target.read_text(encoding="utf-8"))
+
+
+def introspect_here() -> dict[str, Any]:
+    """Introspect the installed manim in this process into the JSON-able index data (2-3 s with
+    the import; `build`'s child process calls it)."""
     import manim
 
     namespace: dict[str, Any] = {}

@@ -1,6 +1,6 @@
 """What the preflight knows about the installed manim, cached per manim version.
 
-`manim_namespace()` returns a `ManimNamespace` built by `preflight_introspect` in a child process
+`manim_namespace()` returns a `ManimNamespace` built by `namespace_introspect` in a child process
 (importing manim costs ~1 s and has side effects we keep out of the caller) and cached as JSON
 under `paths.cache_dir()/preflight/`. The cache key holds the manim and Python versions and a
 hash of the introspection code, so an upgrade of either rebuilds it; later loads take a few ms.
@@ -12,7 +12,6 @@ import builtins
 import hashlib
 import json
 import os
-import subprocess
 import sys
 import tempfile
 from dataclasses import dataclass, field
@@ -22,14 +21,12 @@ from pathlib import Path
 from typing import Any
 
 from manimatic import paths
-from manimatic.render import preflight_introspect
-
-_BUILD_TIMEOUT_S = 300
+from manimatic.manim_api import namespace_introspect
 
 
 @dataclass(frozen=True)
 class ClassInfo:
-    """One manim class as seen by the preflight (see `preflight_introspect` for the fields)."""
+    """One manim class as seen by the preflight (see `namespace_introspect` for the fields)."""
 
     key: str
     mro_keys: tuple[str, ...]
@@ -64,7 +61,7 @@ class ManimNamespace:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> ManimNamespace:
-        """Build from the JSON layout written by `preflight_introspect`."""
+        """Build from the JSON layout written by `namespace_introspect`."""
 
         def names(value: list[str] | None) -> frozenset[str] | None:
             return None if value is None else frozenset(value)
@@ -145,7 +142,7 @@ class ManimNamespace:
 
 
 def _code_hash() -> str:
-    source = Path(preflight_introspect.__file__).read_bytes()
+    source = Path(namespace_introspect.__file__).read_bytes()
     return hashlib.sha1(source).hexdigest()[:10]
 
 
@@ -159,30 +156,37 @@ def _manim_version() -> str:
 def cache_path() -> Path:
     """Where the introspection of the installed manim is (or will be) cached."""
     py = f"{sys.version_info.major}.{sys.version_info.minor}"
-    name = f"manim-{_manim_version()}-py{py}-f{preflight_introspect.FORMAT}-{_code_hash()}.json"
+    name = f"manim-{_manim_version()}-py{py}-f{namespace_introspect.FORMAT}-{_code_hash()}.json"
     return paths.cache_dir() / "preflight" / name
 
 
+def writable_cache_path() -> Path:
+    """`cache_path()` when its directory can be written, else a path in a temp directory."""
+    path = cache_path()
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if os.access(path.parent, os.W_OK):
+            return path
+    except OSError:
+        pass
+    return Path(tempfile.mkdtemp(prefix="manimatic-preflight-")) / path.name
+
+
 def _build(target: Path) -> None:
-    """Run the introspection in a child process (clean cwd: a local manim.cfg must not apply)."""
-    env = dict(os.environ)
-    env.setdefault("PYTHONWARNINGS", "ignore")
-    with tempfile.TemporaryDirectory(prefix="manimatic-preflight-") as workdir:
-        proc = subprocess.run(
-            [sys.executable, "-m", "manimatic.render.preflight_introspect", str(target)],
-            cwd=workdir,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=_BUILD_TIMEOUT_S,
-            check=False,
-        )
-    if proc.returncode != 0 or not target.exists():
-        tail = (proc.stderr or proc.stdout).strip().splitlines()[-5:]
-        raise RuntimeError(
-            "introspecting the installed manim failed (is manim importable in this Python?): "
-            + " | ".join(tail)
-        )
+    """The one introspection (`build`), which also writes the docs index cache."""
+    from manimatic.manim_api import build
+
+    docs = build.docs_cache_path()
+    try:
+        docs.parent.mkdir(parents=True, exist_ok=True)
+        writable = os.access(docs.parent, os.W_OK)
+    except OSError:
+        writable = False
+    if writable:
+        build.introspect_all(target, docs)
+        return
+    with tempfile.TemporaryDirectory(prefix="manimatic-docs-") as tmp:
+        build.introspect_all(target, Path(tmp) / docs.name)
 
 
 @cache
@@ -195,7 +199,7 @@ def manim_namespace() -> ManimNamespace:
             data = json.loads(path.read_text(encoding="utf-8"))
         except (OSError, ValueError):
             data = None  # a torn or foreign file: rebuild it
-    if data is None or data.get("format") != preflight_introspect.FORMAT:
+    if data is None or data.get("format") != namespace_introspect.FORMAT:
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             writable = os.access(path.parent, os.W_OK)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from manimatic.docs.text import (
+from manimatic.manim_api.text import (
     cut_examples,
     first_paragraph,
     identifier_parts,

@@ -6,8 +6,8 @@ assigns (`self.x = ...`), the keyword arguments its constructor accepts (followi
 through the `__init__` chain) and the keyword arguments of its methods. Nothing is typed by hand.
 
 The result is a plain JSON-able dict (layout below; `FORMAT` bumps when it changes). It is built
-in a child process (`python -m manimatic.render.preflight_introspect OUT.json`) so importing
-manim never touches the caller's process, and `preflight_namespace` caches it per manim version.
+in a child process (`manim_api.build`, with the docs index data) so importing manim never touches
+the caller's process, and `manim_api.namespace` caches it per manim version.
 
 Layout:
 - ``star``: name -> kind (``class``, ``function``, ``module``, ``value``) for `from manim import *`.
@@ -26,8 +26,6 @@ from __future__ import annotations
 import ast
 import importlib
 import inspect
-import json
-import os
 import pkgutil
 import sys
 import textwrap
@@ -218,7 +216,7 @@ def _init_source(func: Any) -> ast.FunctionDef | None:
     except (OSError, TypeError, SyntaxError, ValueError):
         return None
     node = tree.body[0] if tree.body else None
-    return node if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) else None
+    return node if isinstance(node, ast.FunctionDef) else None  # an async __init__ is no init
 
 
 def _forward_target(call: ast.Call, owner: type, func: Any, mro: tuple[type, ...]) -> int | None:
@@ -230,7 +228,7 @@ def _forward_target(call: ast.Call, owner: type, func: Any, mro: tuple[type, ...
     if isinstance(value, ast.Call) and isinstance(value.func, ast.Name):
         if value.func.id != "super":
             return None
-        start = owner
+        start: Any = owner
         if value.args:  # super(Cls, self)
             first = value.args[0]
             start = func.__globals__.get(first.id) if isinstance(first, ast.Name) else None
@@ -472,20 +470,3 @@ def introspect() -> dict[str, Any]:
         "functions": functions,
         "star_modules": star_modules,
     }
-
-
-def main(argv: list[str]) -> int:
-    """Write the introspection JSON to `argv[0]` (the parent process reads it back)."""
-    if len(argv) != 1:
-        print("usage: python -m manimatic.render.preflight_introspect OUT.json", file=sys.stderr)
-        return 2
-    data = introspect()
-    tmp = f"{argv[0]}.{os.getpid()}.tmp"
-    with open(tmp, "w", encoding="utf-8") as handle:
-        json.dump(data, handle, separators=(",", ":"))
-    os.replace(tmp, argv[0])
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
