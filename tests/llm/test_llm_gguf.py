@@ -92,6 +92,14 @@ def test_resolve_errors_name_the_fix(tmp_path):
     assert hf_location("Qwen/Qwen2.5-0.5B-Instruct") == "Qwen/Qwen2.5-0.5B-Instruct"
 
 
+@needs_smollm2
+def test_bad_adapter_fails_before_loading(tmp_path):
+    with pytest.raises(LLMNotFoundError, match="adapter .* does not exist"):
+        get_backend(f"gguf:{SHORT}@{tmp_path / 'missing'}")
+    with pytest.raises(LLMNotFoundError, match="not a LoRA adapter"):
+        get_backend(f"gguf:{SHORT}@{tmp_path}")
+
+
 def test_engine_choice(monkeypatch, tmp_path):
     with pytest.raises(LLMError, match="unknown GGUF engine"):
         pick_engine("vllm", None)

@@ -274,6 +274,8 @@ def load_gguf_backend(
     """
     path = resolve_gguf(model)
     spec = spec or f"gguf:{model}" + (f"@{adapter}" if adapter else "")
+    if adapter is not None:
+        _check_adapter(adapter)
     chosen = pick_engine(engine, adapter)
     if chosen == "llama.cpp":
         lora = adapter
@@ -310,8 +312,27 @@ def load_gguf_backend(
     return HFBackend(str(folder), adapter, spec=spec, **kept)
 
 
+def _check_adapter(adapter: str) -> None:
+    """Fail before any loading when the adapter is neither a GGUF LoRA nor a PEFT folder."""
+    where = Path(adapter).expanduser()
+    if adapter.lower().endswith(GGUF_SUFFIX) and where.is_file():
+        return
+    if (where / "adapter_config.json").is_file():
+        return
+    if not where.exists():
+        raise LLMNotFoundError(
+            f"gguf: adapter {adapter} does not exist; give the adapter folder `manimatic train` "
+            "wrote (OUTPUT_DIR/adapter) or a GGUF LoRA file."
+        )
+    raise LLMNotFoundError(
+        f"gguf: {adapter} is not a LoRA adapter (no adapter_config.json, not a .gguf file); "
+        "give the adapter folder `manimatic train` wrote (OUTPUT_DIR/adapter)."
+    )
+
+
 def gguf_factory(rest: str, *, spec: str, **kwargs: Any) -> Backend:
     """Registry hook for `gguf:FILE_OR_NAME[@ADAPTER]`; base URL, key and timeout do not apply."""
+    # HTTP-only settings: an in-process model has no server.
     for unused in ("base_url", "api_key", "timeout", "base_url_source", "on_retry"):
         kwargs.pop(unused, None)
     model, adapter = parse_gguf_spec(rest)
