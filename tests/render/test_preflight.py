@@ -105,6 +105,7 @@ def test_report_to_dict_shape():
             "message": "name 'ShowCreation' is not defined: ShowCreation is not in Manim CE "
             f"{manim_namespace().version}",
             "suggestion": "use Create (ShowCreation was renamed Create in Manim CE.)",
+            "error_type": "NameError",
         }
     ]
 
