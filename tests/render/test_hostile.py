@@ -558,3 +558,16 @@ def test_safe_text_strips_controls_and_escapes_markup():
     shown = console.export_text()
     assert shown.replace("        ", "\t").strip() == "a[/]b [bold]cdef\tg\nh"
     assert "\x1b" not in cleaned and "\r" not in cleaned
+
+
+def test_host_tmp_stays_hidden_whatever_sys_path_holds(pool, secret, monkeypatch):
+    from manimatic.render.sandbox import bwrap_command
+
+    monkeypatch.setattr(sys, "path", ["/tmp", "/tmp", *sys.path])  # a script run from /tmp
+    cmd = bwrap_command("bwrap", Path("/x/s"), ["true"])
+    binds = {(cmd[i + 1], cmd[i + 2]) for i, arg in enumerate(cmd) if arg == "--ro-bind"}
+    assert ("/tmp", "/tmp") not in binds
+    code = construct(f"print('VISIBLE' if os.path.exists({str(secret)!r}) else 'HIDDEN')")
+    result = pool.render(code, preflight=False, use_cache=False)
+    if bwrap_path() is not None:
+        assert "HIDDEN" in result.stdout, result.stdout

@@ -37,7 +37,7 @@ OUTPUT_FORMATS = ("mp4", "gif", "webm", "mov", "png")
 
 SandboxMode = Literal["auto", "bwrap", "none"]
 WORKER_START_TIMEOUT_S = 120.0
-REPLY_GRACE_S = 30.0  # beyond the job timeout: killing leftovers, the traceback dump, I/O
+REPLY_GRACE_S = 90.0  # beyond the job timeout: leftovers, traceback dump, output check (60 s)
 MAX_OUTPUT_BYTES = 4 * 1024**3
 
 

@@ -115,7 +115,11 @@ def runtime_paths() -> list[Path]:
     import manimatic
 
     paths = {Path(sys.base_prefix), Path(sys.prefix), Path(manimatic.__file__).parent.parent}
-    paths |= {Path(p) for p in sys.path if p and Path(p).is_dir()}
+    # sys.path[0] is the host's script directory (or its cwd): the worker, run with -m and the
+    # PYTHONPATH it is given, never needs it, and re-binding it would expose it (a script in
+    # /tmp would re-expose all of the host's /tmp) to every job.
+    entries = sys.path[1:] + os.environ.get("PYTHONPATH", "").split(os.pathsep)
+    paths |= {Path(p) for p in entries if p and Path(p).is_dir()}
     return sorted({p.resolve() for p in paths})
 
 
@@ -140,7 +144,12 @@ def bwrap_command(
     for path in hidden:
         cmd += ["--tmpfs", path]
     roots = [Path(h) for h in [*hidden, "/tmp"]]
-    rebinds = [p for p in runtime_paths() if p.exists() and any(p.is_relative_to(r) for r in roots)]
+    # Never a hidden root itself: binding all of /tmp or /home back would undo the hiding.
+    rebinds = [
+        p
+        for p in runtime_paths()
+        if p.exists() and p not in roots and any(p.is_relative_to(r) for r in roots)
+    ]
     # Directories bwrap creates on the way to a mount point are private (0700); a job that runs
     # as `nobody` must traverse them, so create them open first.
     between = sorted(

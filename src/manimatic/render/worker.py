@@ -37,9 +37,8 @@ from typing import Any
 from manimatic.render.job import CODE_NAME, QUALITIES, REPORT_NAME, failure
 
 LOG_TAIL_BYTES = 16_000
-VALIDATE_TIMEOUT_S = 120.0
+VALIDATE_TIMEOUT_S = 60.0  # decoding every frame of the outputs; the pool waits for it
 MAX_VERDICT_BYTES = 4_000_000
-_failure = failure  # older name, kept for callers
 
 
 def _prctl(option: int, value: int) -> None:
@@ -311,6 +310,15 @@ def validate_job(job: dict, job_dir: Path, out_dir: Path) -> dict:
     return verdict
 
 
+_pending_validators: list[int] = []
+
+
+def _reap_validators() -> None:
+    while _pending_validators:
+        with contextlib.suppress(ChildProcessError):
+            os.waitpid(_pending_validators.pop(), 0)
+
+
 def _run_validator(job: dict, job_dir: Path, out_dir: Path, ident: Identity) -> dict:
     """`validate_job` in a child that holds no privileges at all; its verdict."""
     read_end, write_end = os.pipe()
@@ -331,12 +339,13 @@ def _run_validator(job: dict, job_dir: Path, out_dir: Path, ident: Identity) -> 
                 view = view[os.write(write_end, view) :]
         os._exit(status)
     os.close(write_end)
-    chunks, size = [], 0
+    chunks, size, late = [], 0, False
     deadline = time.monotonic() + VALIDATE_TIMEOUT_S
     try:
         while size <= MAX_VERDICT_BYTES:
             left = deadline - time.monotonic()
             if left <= 0 or not select.select([read_end], [], [], left)[0]:
+                late = True
                 break
             chunk = os.read(read_end, 65536)
             if not chunk:
@@ -347,14 +356,16 @@ def _run_validator(job: dict, job_dir: Path, out_dir: Path, ident: Identity) -> 
         os.close(read_end)
         with contextlib.suppress(ProcessLookupError):
             os.kill(pid, signal.SIGKILL)
-        with contextlib.suppress(ChildProcessError):
-            os.waitpid(pid, 0)
+        # Its exit (tearing down a copy of a manim-sized address space) overlaps the reply; it
+        # is reaped before the next job starts, so it never counts as that job's leftover.
+        _pending_validators.append(pid)
     try:
         verdict = json.loads(b"".join(chunks))
         assert isinstance(verdict, dict)
         return verdict
     except (ValueError, AssertionError):
-        return {"report": None, "problem": ["sandbox", "ValidatorError", "no verdict"]}
+        why = f"took longer than {VALIDATE_TIMEOUT_S:g} s" if late else "gave no verdict"
+        return {"report": None, "problem": ["sandbox", "ValidatorError", f"output check {why}"]}
 
 
 # --------------------------------------------------------------------------- one job
@@ -397,6 +408,7 @@ def run_one(job: dict, scratch: Path, ident: Identity, recorder: Any, seq: int =
     """Render one job in a fresh child process and describe what happened."""
     from manimatic.render.job import child
 
+    _reap_validators()
     job_dir, out_fd, err_fd = _prepare(job, scratch, ident)
     out_dir = _fresh_out_dir(scratch, seq)
     timeout = float(job["timeout"])
