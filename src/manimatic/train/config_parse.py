@@ -12,7 +12,7 @@ import logging
 import os
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 log = logging.getLogger(__name__)
 
@@ -75,7 +75,7 @@ def parse_config(
                 if beside.exists():
                     loaded[key] = str(beside.resolve())
         values = loaded
-    parser = TrlParser([cls])
+    parser = TrlParser([cast(Any, cls)])  # our config dataclasses; TRL types them as DataClassType
     # `--learning-rat 1e-6` must not silently become --learning-rate: no prefixes.
     parser.allow_abbrev = False
     unknown = parser.set_defaults_with_config(**values)
@@ -218,4 +218,4 @@ def fields_help(cls: type) -> str:
     """Every flag of a config class with its help text (TRL's, transformers' and ours)."""
     from trl import TrlParser
 
-    return TrlParser([cls]).format_help()
+    return TrlParser([cast(Any, cls)]).format_help()
