@@ -102,7 +102,7 @@ def test_effective_batch_size_sets_accumulation_for_the_world_size(tmp_path, mon
     c = ManimGRPOConfig(**cpu_args(output_dir=str(tmp_path), effective_batch_size=16))
     assert c.gradient_accumulation_steps == 2  # 16 / (8 per device x 1 process)
     # Two processes (as under `accelerate launch`): the launcher's WORLD_SIZE is what is read.
-    monkeypatch.setattr("manimatic.train.config._world_size", lambda: 2)
+    monkeypatch.setattr("manimatic.train.config_fields._world_size", lambda: 2)
     c = ManimSFTConfig(**cpu_args(output_dir=str(tmp_path), effective_batch_size=16))
     assert c.gradient_accumulation_steps == 4  # 16 / (2 per device x 2 processes)
 
@@ -211,3 +211,44 @@ def test_render_executor_flag_and_its_alias():
         parse_config(
             ManimGRPOConfig, None, ["--executor", "kubernetes", "--model", "tiny", "--use-cpu"]
         )
+
+
+def test_cpu_default_batch_is_one_with_the_same_effective_batch(tmp_path, caplog):
+    flags = ["--model", "tiny", "--output-dir", str(tmp_path), "--report-to", "none", *CPU_FLAGS]
+    with caplog.at_level("WARNING", logger="manimatic.train.config_parse"):
+        sft, explicit = parse_config(ManimSFTConfig, None, flags)
+    assert (sft.per_device_train_batch_size, sft.gradient_accumulation_steps) == (1, 16)  # 2 x 8
+    assert "per_device_train_batch_size" not in explicit  # the run records what was asked
+    assert [r.getMessage() for r in caplog.records if "becomes 1 x 16" in r.getMessage()]
+    grpo, _ = parse_config(ManimGRPOConfig, None, flags)
+    assert (grpo.per_device_train_batch_size, grpo.gradient_accumulation_steps) == (1, 16)  # 8 x 2
+    assert grpo.generation_batch_size == 16  # still 2 prompts x G=8 per generation
+    # Asked accumulation and effective_batch_size keep their meaning: the product is kept.
+    asked, _ = parse_config(ManimSFTConfig, None, [*flags, "--gradient-accumulation-steps", "3"])
+    assert (asked.per_device_train_batch_size, asked.gradient_accumulation_steps) == (1, 6)
+    effective, _ = parse_config(ManimSFTConfig, None, [*flags, "--effective-batch-size", "8"])
+    assert (effective.per_device_train_batch_size, effective.gradient_accumulation_steps) == (1, 8)
+
+
+def test_explicit_batch_size_or_a_gpu_keeps_the_config(tmp_path, monkeypatch):
+    flags = ["--model", "tiny", "--output-dir", str(tmp_path), "--report-to", "none", *CPU_FLAGS]
+    set_by_flag, _ = parse_config(
+        ManimSFTConfig, None, [*flags, "--per-device-train-batch-size", "4"]
+    )
+    assert (set_by_flag.per_device_train_batch_size, set_by_flag.gradient_accumulation_steps) == (
+        4,
+        8,
+    )
+    shipped, _ = parse_config(ManimSFTConfig, REPO / "configs" / "sft_tiny_cpu.yaml", flags)
+    assert (shipped.per_device_train_batch_size, shipped.gradient_accumulation_steps) == (2, 1)
+    monkeypatch.setattr("manimatic.train.config_parse.trains_on_cpu", lambda *a, **k: False)
+    on_gpu, _ = parse_config(ManimSFTConfig, None, flags)
+    assert (on_gpu.per_device_train_batch_size, on_gpu.gradient_accumulation_steps) == (2, 8)
+
+
+def test_a_dry_run_counts_only_use_cpu(tmp_path):
+    from manimatic.train.config_parse import trains_on_cpu
+
+    gpu_recipe = ManimSFTConfig(**cpu_args(output_dir=str(tmp_path), use_cpu=False))
+    assert not trains_on_cpu(gpu_recipe, dry_run=True)  # resolved for the GPU it is meant for
+    assert trains_on_cpu(ManimSFTConfig(**cpu_args(output_dir=str(tmp_path))), dry_run=True)

@@ -102,7 +102,8 @@ def round_views(transcript: Any, reference_code: str | None = None) -> list[Roun
         messages = [m for m in rnd.get("messages") or [] if isinstance(m, dict)]
         users = [m for m in messages if m.get("role") == "user"]
         system = next((m for m in messages if m.get("role") == "system"), None)
-        extraction = rnd.get("extraction") if isinstance(rnd.get("extraction"), dict) else {}
+        raw_extraction = rnd.get("extraction")
+        extraction = raw_extraction if isinstance(raw_extraction, dict) else {}
         code = extraction.get("code") if extraction.get("found") else None
         result = rnd.get("result") if isinstance(rnd.get("result"), dict) else None
         ok = bool(result.get("ok")) if result is not None else None

@@ -230,7 +230,7 @@ def generate_command(
     embedded = model is None  # the tiny default gets settings a 135M model can finish in time
     if strategy is None:
         strategy = catalog.DEFAULT_MODEL_STRATEGY if embedded else "ritl-doc"
-    if embedded:
+    if model is None:  # embedded
         model = catalog.DEFAULT_MODEL
         if rounds is None and strategy.strip().lower() != "vanilla":  # vanilla takes no rounds
             rounds = catalog.DEFAULT_MODEL_ROUNDS

@@ -11,7 +11,7 @@ import typer
 from manimatic.commands._common import console, print_json
 
 
-def _size(n: int | None) -> str:
+def _size(n: float | None) -> str:
     if n is None:
         return ""
     for unit in ("B", "KB", "MB", "GB"):

@@ -102,7 +102,7 @@ class ScriptedBackend(Backend):
         self.calls: list[list[Message]] = []
         self.options: list[GenerationOptions] = []
         self._next = 0
-        self._task_next: dict[tuple[Any, str], int] = {}  # (run, task) -> next keyed reply
+        self._task_next: dict[tuple[Any, Any], int] = {}  # (run, task) -> next keyed reply
         self._lock = threading.Lock()
 
     @property

@@ -40,7 +40,7 @@ def _pid_alive(name: str) -> bool:
 
 def reclaim_stale(parent: Path) -> list[Path]:
     """Remove the scratch directories under `parent` whose pool is gone; return them."""
-    removed = []
+    removed: list[Path] = []
     try:
         entries = list(parent.iterdir())
     except OSError:

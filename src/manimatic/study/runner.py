@@ -289,7 +289,9 @@ def _outputs_present(root: Path, name: str, stage: StageState) -> bool:
     if name == "report":
         return (root / REPORT_DIR / "study.md").is_file()
     adapter = stage.result.get("adapter_dir")
-    return bool(adapter) and Path(adapter).is_dir()
+    if not adapter:
+        return False
+    return Path(adapter).is_dir()
 
 
 def _redo(root: Path, config: StudyConfig, state: _State, names: list[str], say: Say) -> None:
@@ -428,10 +430,11 @@ def _evaluate(root: Path, config: StudyConfig, state: _State, progress: bool, sa
         temperature=e.temperature, top_p=e.top_p, max_tokens=e.max_tokens, seed=e.seed
     )
     embedders = {} if e.embedders else {"image_embedder": None, "code_embedder": None}
+    models: dict[str | None, str] = {label: spec for label, spec in specs.items()}
     try:
         summary = run_matrix(
             subset,
-            specs,
+            models,
             list(e.strategies),
             db=root / DB_FILE,
             rounds=e.rounds,

@@ -96,6 +96,7 @@ def build_reward(
 ) -> Any:
     """The reward of a config (`UnifiedReward`, or `StagedReward` when `reward_shaping` is
     staged), scoring through `pool`."""
+    assert config.render_timeout is not None  # __post_init__ sets the default
     scorer = RolloutScorer(
         pool,
         visual=config.visual_reward,

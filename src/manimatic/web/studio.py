@@ -94,7 +94,12 @@ def _local_models() -> list[dict[str, Any]]:
     for name in _hf_cached_models():
         found.append({"spec": f"hf:{name}", "note": "local Hugging Face cache", "base_url": None})
     seen: set[str] = set()
-    return [m for m in found if not (m["spec"] in seen or seen.add(m["spec"]))]
+    unique = []
+    for m in found:  # first listing of a spec wins
+        if m["spec"] not in seen:
+            seen.add(m["spec"])
+            unique.append(m)
+    return unique
 
 
 def _hf_cached_models(limit: int = 50) -> list[str]:

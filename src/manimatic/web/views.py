@@ -191,7 +191,7 @@ def conditions_page(store: Store, run_ids: list[str]) -> dict[str, Any]:
     from manimatic.bench.report import ReportError, build_report
     from manimatic.bench.report_html import table_html
 
-    runs = []
+    runs: list[RunRecord] = []
     for ref in run_ids:
         run = get_run(store, ref)
         if run.id not in {r.id for r in runs}:
@@ -272,7 +272,8 @@ def task_page(store: Store, run_id: str, task_id: str, roots: MediaRoots) -> dic
     cbb_available = any(r.get("cbb") is not None for r in same)
     for r in same:
         record = runs[r["run_id"]]
-        findings = r.get("findings") if isinstance(r.get("findings"), list) else []
+        raw_findings = r.get("findings")
+        findings = raw_findings if isinstance(raw_findings, list) else []
         conditions.append(
             ConditionView(
                 run=record,
@@ -288,7 +289,8 @@ def task_page(store: Store, run_id: str, task_id: str, roots: MediaRoots) -> dic
             )
         )
     conditions.sort(key=lambda c: not c.current)  # the run the user came from first
-    tags = mine.get("tags") if isinstance(mine.get("tags"), dict) else {}
+    raw_tags = mine.get("tags")
+    tags = raw_tags if isinstance(raw_tags, dict) else {}
     return {
         "run": run,
         "task_id": task_id,
