@@ -98,6 +98,10 @@ def run_command(
     except StudyError as exc:
         code = EXIT_STAGE if str(exc).startswith("stage ") else 2
         raise UserError(str(exc), exit_code=code) from None
+    _emit(status, as_json)
+
+
+def _emit(status: Any, as_json: bool) -> None:
     if as_json:
         print_json(status.to_dict())
     else:
@@ -116,10 +120,7 @@ def status_command(
         status = study_status(cfg, directory)
     except StudyError as exc:
         raise UserError(str(exc)) from None
-    if as_json:
-        print_json(status.to_dict())
-    else:
-        _print_status(status)
+    _emit(status, as_json)
 
 
 @study_app.command("report")
@@ -134,10 +135,7 @@ def report_command(
         status = run_study(cfg, directory, from_stage="report", progress=False, say=_say)
     except StudyError as exc:
         raise UserError(str(exc)) from None
-    if as_json:
-        print_json(status.to_dict())
-    else:
-        _print_status(status)
+    _emit(status, as_json)
 
 
 def register(app: typer.Typer) -> None:
