@@ -7,6 +7,7 @@ import re
 import sys
 from typing import Any
 
+import typer
 from rich.console import Console, ConsoleDimensions
 from rich.markup import escape
 
@@ -114,3 +115,19 @@ def exit_interrupted(exc: KeyboardInterrupt) -> None:
         sys.stderr.flush()
         os._exit(130)
     raise SystemExit(130)
+
+
+# manim's output flags, one declaration for every command that writes a video (render, generate).
+FORMAT_OPTION = typer.Option(
+    None,
+    "--format",
+    help="mp4 | gif | webm | mov | png (png: the last frame). Default: from the -o file "
+    "name, else mp4.",
+)
+LAST_FRAME_OPTION = typer.Option(
+    False,
+    "--save_last_frame",
+    "--save-last-frame",
+    "-s",
+    help="Save only the last frame (PNG).",
+)

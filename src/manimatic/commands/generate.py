@@ -17,7 +17,14 @@ from rich.console import Console
 
 from manimatic.agent.prompts import PROMPTS_HELP
 from manimatic.agent.protocol import PROTOCOL_HELP
-from manimatic.commands._common import console, console_err, print_json, safe_text
+from manimatic.commands._common import (
+    FORMAT_OPTION,
+    LAST_FRAME_OPTION,
+    console,
+    console_err,
+    print_json,
+    safe_text,
+)
 from manimatic.render.output import OutputError, output_target
 from manimatic.render.quality import QUALITY_HELP, check_quality
 
@@ -154,19 +161,8 @@ def generate_command(
         help="A file name ending in .mp4/.mov/.gif/.webm/.png is the video (the code goes "
         "beside it as NAME.py); anything else a folder (default ./manimatic_out/<prompt-slug>/).",
     ),
-    fmt: str | None = typer.Option(
-        None,
-        "--format",
-        help="mp4 | gif | webm | mov | png (png: the last frame). Default: from the -o file "
-        "name, else mp4.",
-    ),
-    last_frame: bool = typer.Option(
-        False,
-        "--save_last_frame",
-        "--save-last-frame",
-        "-s",
-        help="Save only the last frame (PNG).",
-    ),
+    fmt: str | None = FORMAT_OPTION,
+    last_frame: bool = LAST_FRAME_OPTION,
     show: bool = typer.Option(
         False, "--preview", "-p", help="Open the video with the system viewer (needs a display)."
     ),

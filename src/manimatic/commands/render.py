@@ -9,7 +9,15 @@ from pathlib import Path
 import typer
 from rich.markup import escape
 
-from manimatic.commands._common import UserError, console, console_err, print_json, safe_text
+from manimatic.commands._common import (
+    FORMAT_OPTION,
+    LAST_FRAME_OPTION,
+    UserError,
+    console,
+    console_err,
+    print_json,
+    safe_text,
+)
 from manimatic.executors import EXECUTOR_HELP, make_executor
 from manimatic.render import Limits, RenderRequest, RenderResult
 from manimatic.render.output import OutputError, output_target, place_output
@@ -111,19 +119,8 @@ def render_command(
         "output file; anything else a folder: outputs go to OUT/<file stem>/ (default: they "
         "stay in the cache; paths are printed).",
     ),
-    fmt: str | None = typer.Option(
-        None,
-        "--format",
-        help="mp4 | gif | webm | mov | png (png: the last frame). Default: from the -o file "
-        "name, else mp4.",
-    ),
-    last_frame: bool = typer.Option(
-        False,
-        "--save_last_frame",
-        "--save-last-frame",
-        "-s",
-        help="Save only the last frame (PNG).",
-    ),
+    fmt: str | None = FORMAT_OPTION,
+    last_frame: bool = LAST_FRAME_OPTION,
     show: bool = typer.Option(
         False, "--preview", "-p", help="Open the result with the system viewer (needs a display)."
     ),
