@@ -233,8 +233,13 @@ def _server_models(
     prefix: str, url: str, origin: str, found: ServerProbe | None
 ) -> list[ModelEntry]:
     base_url = None if prefix == "ollama" else url  # ollama: finds its own host
-    if found is None or not found.reachable:
-        why = "not asked" if found is None else f"not reachable ({found.error})"
+    if found is None or not found.reachable or not found.models:
+        if found is None:
+            why = "not asked"
+        elif not found.reachable:
+            why = f"not reachable ({found.error})"
+        else:
+            why = "it lists no models"
         return [
             ModelEntry(
                 spec=f"{prefix}:MODEL",
@@ -243,17 +248,6 @@ def _server_models(
                 location=url,
                 base_url=base_url,
                 note=f"{origin}; {why}",
-            )
-        ]
-    if not found.models:
-        return [
-            ModelEntry(
-                spec=f"{prefix}:MODEL",
-                source="server",
-                name=url,
-                location=url,
-                base_url=base_url,
-                note=f"{origin}; it lists no models",
             )
         ]
     return [

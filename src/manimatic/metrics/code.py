@@ -35,6 +35,7 @@ import ast
 import logging
 import math
 import os
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import Any, Protocol, runtime_checkable
 
@@ -431,20 +432,8 @@ def code_metrics(
             f"unknown code-metrics protocol {protocol!r}; choose "
             f"{' or '.join(CODE_METRIC_PROTOCOLS)}."
         )
-    total, components = codebleu_score(ref_code, gen_code)
     codebert = codebert_similarity(embedder, ref_code, gen_code) if embedder else None
-    cbb = None if codebert is None else math.sqrt(max(total, 0.0) * max(codebert, 0.0))
-    ref_ok, gen_ok = _parses(ref_code), _parses(gen_code)
-    dist = ast_distance(ref_code, gen_code) if ref_ok and gen_ok else None
-    return CodeMetrics(
-        codebleu=total,
-        codebert=codebert,
-        cbb=cbb,
-        ast_distance=dist,
-        syntax_error=not gen_ok,
-        codebleu_components=components,
-        ref_syntax_error=not ref_ok,
-    )
+    return _metrics(ref_code, gen_code, codebert, ast_distance)
 
 
 def _study_code_metrics(ref_code: str, gen_code: str, embedder: CodeEmbedder | None) -> CodeMetrics:
@@ -462,15 +451,21 @@ def _study_code_metrics(ref_code: str, gen_code: str, embedder: CodeEmbedder | N
             codebleu_components=zeros,
             ref_syntax_error=not ref_ok,
         )
+    return _metrics(ref_code, gen_code, codebert, study_ast_distance)
+
+
+def _metrics(
+    ref_code: str, gen_code: str, codebert: float | None, distance: Callable[[str, str], float]
+) -> CodeMetrics:
+    """CodeBLEU, CBB, the tree distance (ours or the study's) and the syntax flags of a pair."""
     total, components = codebleu_score(ref_code, gen_code)
     cbb = None if codebert is None else math.sqrt(max(total, 0.0) * max(codebert, 0.0))
-    gen_ok = _parses(gen_code)
-    dist = study_ast_distance(ref_code, gen_code) if ref_ok and gen_ok else None
+    ref_ok, gen_ok = _parses(ref_code), _parses(gen_code)
     return CodeMetrics(
         codebleu=total,
         codebert=codebert,
         cbb=cbb,
-        ast_distance=dist,
+        ast_distance=distance(ref_code, gen_code) if ref_ok and gen_ok else None,
         syntax_error=not gen_ok,
         codebleu_components=components,
         ref_syntax_error=not ref_ok,
