@@ -13,6 +13,7 @@ from manimatic.bench.stats import (
     is_degenerate_vs,
     mcnemar,
     paired_bootstrap,
+    paired_correlation_delta,
     paired_tests,
     run_intervals,
 )
@@ -67,6 +68,25 @@ def test_paired_bootstrap_delta_interval_and_p() -> None:
     mixed = paired_bootstrap([0.5, 0.2, 0.9, 0.1], [0.4, 0.3, 0.8, 0.2])
     assert mixed.ci[0] < 0 < mixed.ci[1] and mixed.p_value > 0.3
     assert paired_bootstrap([], []).delta is None
+
+
+def test_paired_correlation_delta_resamples_tasks_together() -> None:
+    code = [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0]
+    tight = [x + 0.01 * (-1) ** i for i, x in enumerate(code)]  # r ~ 1
+    loose = [0.5, 0.1, 0.9, 0.2, 0.8, 0.3, 0.4, 0.7, 0.6, 0.35]  # r ~ 0
+    t = paired_correlation_delta((code, loose), (code, tight))
+    assert t.n == 10 and t.mean_b > 0.99 and abs(t.mean_a) < 0.5
+    assert t.delta == pytest.approx(t.mean_b - t.mean_a)
+    assert t.ci[0] > 0 and t.p_value < 0.05
+    assert paired_correlation_delta((code, loose), (code, tight)) == t  # seeded
+    same = paired_correlation_delta((code, tight), (code, tight))
+    assert same.delta == 0.0 and same.p_value == 1.0
+    # A constant visual metric (nothing rendered): r is undefined, so nothing can be said.
+    flat = paired_correlation_delta((code, [0.0] * 10), (code, tight))
+    assert flat.mean_a is None and flat.delta is None and flat.p_value is None
+    assert paired_correlation_delta(([0.1, 0.2], [0.1, 0.3]), ([0.1, 0.2], [0.3, 0.1])).delta is None
+    with pytest.raises(ValueError, match="length"):
+        paired_correlation_delta((code, tight), (code[:3], tight))
 
 
 def test_degenerate_vs_flag_and_run_intervals_pools() -> None:

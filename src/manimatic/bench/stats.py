@@ -4,6 +4,7 @@
     bootstrap_ci([0.2, 0.9, 0.4])            # (low, high): 95% percentile bootstrap of the mean
     mcnemar([True, False, ...], [True, True, ...])   # paired render success, exact when small
     paired_bootstrap(vs_a, vs_b)              # delta of means, its interval, two-sided p
+    paired_correlation_delta((cb_a, vs_a), (cb_b, vs_b))   # r(B) - r(A), same tasks
     run_intervals(store.results(run_id))      # {"rsr_ci": [lo, hi], "mean_vs_ci": ..., ...}
 
 Everything is numpy only and seeded (`DEFAULT_SEED`), so the same rows give the same intervals on
@@ -197,6 +198,55 @@ def paired_bootstrap(
         p = float(min(1.0, 2 * min(np.mean(deltas <= 0), np.mean(deltas >= 0))))
     return PairedResult(int(diff.size), float(xa.mean()), float(xb.mean()), float(diff.mean()),
                         [float(low), float(high)], p)  # fmt: skip
+
+
+def _rowwise_pearson(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Pearson's r of each row of x against the same row of y; NaN where a row is constant."""
+    dx = x - x.mean(axis=1, keepdims=True)
+    dy = y - y.mean(axis=1, keepdims=True)
+    den = np.sqrt((dx * dx).sum(axis=1) * (dy * dy).sum(axis=1))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(den > 0, (dx * dy).sum(axis=1) / np.where(den > 0, den, 1.0), np.nan)
+
+
+def paired_correlation_delta(
+    a: tuple[Sequence[float], Sequence[float]],
+    b: tuple[Sequence[float], Sequence[float]],
+    *,
+    resamples: int = DEFAULT_RESAMPLES,
+    confidence: float = CONFIDENCE,
+    seed: int | None = None,
+) -> PairedResult:
+    """Bootstrap of Pearson r(B) - r(A), each (code, visual) over the same tasks in the same order.
+
+    Tasks are resampled together for both conditions. Resamples in which either correlation is
+    undefined (a constant input) are dropped; when that leaves fewer than half of them, or the
+    correlation of the full sample is undefined in either condition, nothing can be said and
+    delta, interval and p are None (mean_a / mean_b hold the two r where defined).
+
+    Raises:
+        ValueError: The four sequences are not all of one length.
+    """
+    xa, ya, xb, yb = (np.asarray(v, dtype=float) for v in (*a, *b))
+    if not (xa.size == ya.size == xb.size == yb.size):
+        raise ValueError("paired correlation inputs differ in length")
+    n = int(xa.size)
+    if n < 3:
+        return PairedResult(n, None, None, None, None, None)
+    ra, rb = (float(r) for r in _rowwise_pearson(np.stack([xa, xb]), np.stack([ya, yb])))
+    mean_a = None if math.isnan(ra) else ra
+    mean_b = None if math.isnan(rb) else rb
+    if mean_a is None or mean_b is None:
+        return PairedResult(n, mean_a, mean_b, None, None, None)
+    idx = _rng(seed).integers(0, n, size=(resamples, n))
+    deltas = _rowwise_pearson(xb[idx], yb[idx]) - _rowwise_pearson(xa[idx], ya[idx])
+    deltas = deltas[~np.isnan(deltas)]
+    if deltas.size < resamples / 2:
+        return PairedResult(n, mean_a, mean_b, None, None, None)
+    alpha = (1 - confidence) / 2
+    low, high = np.quantile(deltas, [alpha, 1 - alpha])
+    p = float(min(1.0, 2 * min(np.mean(deltas <= 0), np.mean(deltas >= 0))))
+    return PairedResult(n, mean_a, mean_b, rb - ra, [float(low), float(high)], p)
 
 
 # --- run rows -----------------------------------------------------------------------------------

@@ -22,10 +22,12 @@ from pathlib import Path
 from typing import Any
 
 from manimatic.bench.report_tables import Cell, TableModel, render_markdown_table
-from manimatic.bench.stats import paired_tests
+from manimatic.bench.stats import paired_bootstrap, paired_correlation_delta, paired_tests
 from manimatic.study.config import StudyConfig
 
 ALPHA = 0.05
+RISES = "Code-vs-visual correlation rises with training"
+FALLS = "Code-vs-visual correlation falls with inference help"
 
 
 @dataclass
@@ -34,17 +36,20 @@ class Claim:
 
     Attributes:
         claim: The claim, in words.
-        comparison: What was compared ("sft vs base, vanilla, CodeBLEU").
-        delta_pp: B - A in percentage points (None without data).
+        comparison: What was compared ("sft / vanilla vs base / vanilla, codebleu").
+        delta: B - A: percentage points, or a difference of Pearson r (see `unit`); None
+            without data.
         p_value: The paired test's p.
         verdict: supports, contradicts or cannot resolve.
+        unit: "pp" or "r".
     """
 
     claim: str
     comparison: str
-    delta_pp: float | None
+    delta: float | None
     p_value: float | None
     verdict: str
+    unit: str = "pp"
 
 
 def _verdict(delta: float | None, p: float | None, expected_sign: int) -> str:
@@ -53,12 +58,64 @@ def _verdict(delta: float | None, p: float | None, expected_sign: int) -> str:
     return "supports" if (delta > 0) == (expected_sign > 0) else "contradicts"
 
 
-def claims(conditions: list[Any], labels: list[str]) -> list[Claim]:
-    """The study's claims, each tested per strategy (or per model) with a paired test."""
+def _scored(c: Any) -> dict[str, dict[str, Any]]:
+    return {r["task_id"]: r for r in c.rows if not r.get("infra_error")}
+
+
+def _feedback_gain(
+    cond: dict[tuple[str, str], Any], base: str, g: str, strategy: str
+) -> Claim | None:
+    """Is g's RSR gain from feedback (strategy over vanilla) larger than base's? Per task."""
+    parts = [cond.get(k) for k in ((base, "vanilla"), (base, strategy), (g, "vanilla"),
+                                   (g, strategy))]  # fmt: skip
+    if any(p is None for p in parts):
+        return None
+    rows = [_scored(p) for p in parts]
+    common = sorted(set.intersection(*(set(r) for r in rows)))
+    ok = [[float(bool(r[t].get("ok"))) for t in common] for r in rows]
+    gain_a = [hi - lo for lo, hi in zip(ok[0], ok[1], strict=True)]
+    gain_b = [hi - lo for lo, hi in zip(ok[2], ok[3], strict=True)]
+    t = paired_bootstrap(gain_a, gain_b)
+    d = None if t.delta is None else 100.0 * t.delta
+    return Claim(
+        "GRPO makes the model more responsive to feedback",
+        f"RSR gain of {strategy} over vanilla, {g} vs {base}",
+        d, t.p_value, _verdict(d, t.p_value, 1),
+    )  # fmt: skip
+
+
+def _correlation_change(claim: str, a: Any, b: Any, sign: int) -> Claim | None:
+    """Pearson r of the code metric against VS, B vs A, over the tasks scored in both."""
+    if a is None or b is None:
+        return None
+    code = a.code_metric if a.code_metric == b.code_metric else "codebleu"
+    ra, rb = _scored(a), _scored(b)
+    columns: tuple[list[float], list[float], list[float], list[float]] = ([], [], [], [])
+    for t in sorted(set(ra) & set(rb)):
+        values = [ra[t].get(code), ra[t].get("vs"), rb[t].get(code), rb[t].get("vs")]
+        if ra[t].get("ref_ok") is False or any(v is None for v in values):
+            continue
+        for column, v in zip(columns, values, strict=True):
+            column.append(float(v))  # type: ignore[arg-type]  # checked not None above
+    xa, ya, xb, yb = columns
+    r = paired_correlation_delta((xa, ya), (xb, yb))
+    return Claim(claim, f"{b.name} vs {a.name}, r({code}, vs)", r.delta, r.p_value,
+                 _verdict(r.delta, r.p_value, sign), unit="r")  # fmt: skip
+
+
+def claims(
+    conditions: list[Any], labels: list[str], shaping: dict[str, str] | None = None
+) -> list[Claim]:
+    """The study's claims, each tested per strategy (or per model) with a paired test.
+
+    `shaping` maps each GRPO label to its reward shaping; where both the study's and the staged
+    reward were trained, the staged one is tested against the study's (manimatic's own claim).
+    """
     by = {(c.run.label, c.run.strategy): c for c in conditions}
     strategies = list(dict.fromkeys(c.run.strategy for c in conditions))
     grpo_labels = [x for x in labels if x not in ("base", "sft")]
-    out: list[Claim] = []
+    shaping = shaping or {}
+    out: list[Claim | None] = []
 
     def add(claim: str, a: Any, b: Any, metric: str, sign: int = 1) -> None:
         if a is None or b is None:
@@ -68,6 +125,8 @@ def claims(conditions: list[Any], labels: list[str]) -> list[Claim]:
             d, p = t.metrics["rsr"]["delta_pp"], t.render.p_value
         else:
             d, p = t.metrics[metric]["delta_pp"], t.metrics[metric]["p_value"]
+        if d is None:  # the metric was not measured (e.g. CBB without CodeBERT)
+            return
         out.append(Claim(claim, f"{b.name} vs {a.name}, {metric}", d, p, _verdict(d, p, sign)))
 
     for s in strategies:
@@ -77,16 +136,39 @@ def claims(conditions: list[Any], labels: list[str]) -> list[Claim]:
         for s in strategies:
             for metric in ("rsr", "vs"):
                 add("GRPO raises RSR and VS", by.get(("sft", s)), by.get((g, s)), metric)
+        for s in strategies:
+            if s != "vanilla":
+                out.append(_feedback_gain(by, "sft", g, s))
     for label in labels:
         for lo, hi in (("vanilla", "ritl"), ("ritl", "ritl-doc"), ("vanilla", "ritl-doc")):
             add("RITL-DOC > RITL > Vanilla (RSR)", by.get((label, lo)), by.get((label, hi)), "rsr")
-    return [c for c in out if c.delta_pp is not None]
+    for s in strategies:
+        for lo, hi in (("base", "sft"), *(("sft", g) for g in grpo_labels)):
+            out.append(_correlation_change(RISES, by.get((lo, s)), by.get((hi, s)), 1))
+    for label in labels:
+        for hi in ("ritl", "ritl-doc"):
+            a, b = by.get((label, "vanilla")), by.get((label, hi))
+            out.append(_correlation_change(FALLS, a, b, -1))
+    staged = [g for g in grpo_labels if shaping.get(g) == "staged"]
+    plain = [g for g in grpo_labels if shaping.get(g, "study") == "study"]
+    for g_staged in staged:
+        for g_study in plain:
+            for s in strategies:
+                add("The staged reward raises RSR over the study's (manimatic)",
+                    by.get((g_study, s)), by.get((g_staged, s)), "rsr")  # fmt: skip
+    return [c for c in out if c is not None]
+
+
+def _delta_text(c: Claim) -> str:
+    if c.delta is None:
+        return "-"
+    return f"{c.delta:+.1f} pp" if c.unit == "pp" else f"{c.delta:+.2f} r"
 
 
 def _claims_table(items: list[Claim]) -> TableModel:
     rows = [
         [Cell(c.claim), Cell(c.comparison),
-         Cell("-" if c.delta_pp is None else f"{c.delta_pp:+.1f} pp", numeric=True),
+         Cell(_delta_text(c), numeric=True),
          Cell("-" if c.p_value is None else f"{c.p_value:.3g}", numeric=True), Cell(c.verdict)]
         for c in items
     ]  # fmt: skip
@@ -97,10 +179,12 @@ def _claims_table(items: list[Claim]) -> TableModel:
         footnotes=[
             f"Paired over the same test tasks: McNemar for RSR, paired bootstrap otherwise. "
             f"'supports' / 'contradicts' only where p < {ALPHA}; every other case, including a "
-            "difference of zero (e.g. nothing renders in either), 'cannot resolve'. The "
-            "correlation claims (code-vs-visual correlation rises with training, falls with "
-            "inference help) are read from the correlation table: with few tasks and few "
-            "renders they are rarely defined.",
+            "difference of zero (e.g. nothing renders in either), 'cannot resolve'. Feedback "
+            "responsiveness: paired bootstrap of the per-task RSR gain (feedback strategy minus "
+            "vanilla) of the GRPO model against the SFT model's. Correlation claims: Pearson r "
+            "of the code metric against VS, bootstrap of r(B) - r(A) over the tasks scored in "
+            "both (undefined, hence 'cannot resolve', while VS is constant, e.g. nothing "
+            "renders).",
         ],
     )
 
@@ -149,6 +233,13 @@ def _rounds_table(conditions: list[Any]) -> TableModel:
     )
 
 
+def _shaping(config: StudyConfig) -> dict[str, str]:
+    """Each GRPO label's reward shaping (the training config's default: the study's)."""
+    return {
+        g: str(config.train_fields(g).get("reward_shaping", "study")) for g in config.grpo_variants
+    }
+
+
 def write_study_report(root: Path, config: StudyConfig, status: Any) -> dict[str, Any]:
     """Write STUDY/report/ (the benchmark report and the study summary); returns the paths."""
     from manimatic.bench.report import build_report, write_report
@@ -167,7 +258,7 @@ def write_study_report(root: Path, config: StudyConfig, status: Any) -> dict[str
         _stages_table(config, status),
         report.tables["intervals"],
         report.tables["paired"],
-        _claims_table(claims(report.conditions, config.labels)),
+        _claims_table(claims(report.conditions, config.labels, _shaping(config))),
         report.tables["correlation"],
         _rounds_table(report.conditions),
         report.tables["failures"],
