@@ -252,3 +252,50 @@ def test_peft_lora_is_converted_for_llama_cpp(smollm2_hf, random_lora):
     again = get_backend(f"gguf:{SHORT}@{random_lora}", engine="llama.cpp", n_threads=1)
     assert again.lora_file == backend.lora_file  # converted once, then reused
     again.close()
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(
+    not llama_cpp_available() or find_convert_script() is None,
+    reason="needs llama-cpp-python and llama.cpp's convert_lora_to_gguf.py (scripts/setup.sh)",
+)
+def test_llama_cpp_changes_the_logits_as_peft_does(smollm2_hf, random_lora):
+    """The converted LoRA on the Q4_1 file moves the logits the way PEFT moves the fp32 model's.
+
+    A trained adapter is evaluated on llama.cpp, so its numbers must be the adapter's, not an
+    artefact of the conversion: the change the LoRA causes in the last position's logits on each
+    engine must correlate (a wrong layout or a missing q/k permutation gives ~0).
+    """
+    import numpy as np
+    import torch
+    from llama_cpp import Llama
+    from peft import PeftModel
+
+    converted = get_backend(f"gguf:{SHORT}@{random_lora}", engine="llama.cpp", n_threads=1)
+    lora_file, gguf_file = converted.lora_file, str(converted.path)
+    converted.close()
+    tokenizer, model = smollm2_hf.tokenizer, smollm2_hf.model
+    text = tokenizer.apply_chat_template(
+        [{"role": "user", "content": "Draw a blue circle with Manim."}],
+        tokenize=False,
+        add_generation_prompt=True,
+    )
+    ids = tokenizer(text, return_tensors="pt").input_ids
+    with torch.no_grad():
+        base = model(ids).logits[0, -1].numpy()
+        tuned_model = PeftModel.from_pretrained(model, str(random_lora)).eval()
+        tuned = tuned_model(ids).logits[0, -1].numpy()
+        tuned_model.unload()
+
+    def last_logits(lora: str | None) -> np.ndarray:
+        extra = {"lora_path": lora} if lora else {}
+        llm = Llama(gguf_file, n_ctx=512, logits_all=True, verbose=False, n_threads=1, **extra)
+        llm.eval(ids[0].tolist())
+        out = np.array(llm.scores[ids.shape[1] - 1])
+        llm.close()
+        return out
+
+    delta_peft = tuned - base
+    delta_llama = last_logits(lora_file) - last_logits(None)
+    r = float(np.corrcoef(delta_peft, delta_llama)[0, 1])
+    assert r > 0.8, f"the LoRA's effect differs between engines (r = {r:.2f})"

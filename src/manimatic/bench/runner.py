@@ -172,6 +172,7 @@ class _Runner:
         self.answerer: Any = None
         self.options: Any = None
         self.generations: dict[str, str] | None = None
+        self._engine: str | None = None  # a gguf: model's engine, as the identity records it
         self.notes: list[str] = []
         self.scorer = Scorer()
         self.display: ProgressBar | None = None
@@ -334,7 +335,23 @@ class _Runner:
         except ValueError as exc:
             raise BenchError(str(exc)) from None
         self.options = c.options if c.options is not None else GenerationOptions()
-        return spec, strategy, {}
+        return spec, strategy, self._engine_identity(spec, backend)
+
+    def _engine_identity(self, spec: str, backend: Any) -> dict[str, Any]:
+        """{"engine": ...} for a `gguf:` model: llama.cpp (quantized) and transformers (fp32)
+        give different numbers, so a run resumed on the other engine is another run."""
+        from manimatic.llm import LLMError
+        from manimatic.llm.gguf import planned_engine
+
+        if not spec.startswith("gguf:"):
+            return {}
+        engine = getattr(backend, "engine", None) if backend is not None else None
+        try:
+            engine = engine or planned_engine(spec)
+        except LLMError as exc:
+            raise BenchError(f"model {spec}: {exc}") from None
+        self._engine = engine
+        return {} if engine is None else {"engine": engine}
 
     def _build_answerer(self, strategy: Any, backend: Any) -> None:
         c = self.condition
@@ -353,6 +370,13 @@ class _Runner:
             except LLMError as exc:
                 raise BenchError(f"model {c.model}: {exc}") from None
             self._closers.append(backend.close)
+        planned, actual = self._engine, getattr(backend, "engine", None)
+        if planned is not None and actual is not None and actual != planned:
+            raise BenchError(
+                f"model {c.model} was to run on {planned} (this run's identity says so) but "
+                f"loaded on {actual} (see the note above); fix that, or set "
+                f"MANIMATIC_GGUF_ENGINE={actual} to make that a run of its own."
+            )
         self.answerer = AgentAnswerer(
             self.render, backend, strategy, self.options, self.protocol, c.prompt_set
         )

@@ -113,6 +113,20 @@ def pick_engine(engine: str | None, adapter: str | None) -> str:
     return "llama.cpp"
 
 
+def planned_engine(spec: str, engine: str | None = None) -> str | None:
+    """The engine a `gguf:` spec will run on, decided without loading anything; None otherwise.
+
+    It decides what the numbers are (llama.cpp runs the quantized file, transformers its fp32
+    conversion), so a benchmark run records it in its identity. `load_gguf_backend` may still
+    fall back to transformers when converting a PEFT adapter fails; its backend's `engine`
+    then says so.
+    """
+    if not spec.startswith("gguf:"):
+        return None
+    _, adapter = parse_gguf_spec(spec[len("gguf:") :])
+    return pick_engine(engine, adapter)
+
+
 def default_threads() -> int:
     """CPU threads for llama.cpp: OMP_NUM_THREADS if set, else the cores not already busy.
 
@@ -142,7 +156,10 @@ class LlamaCppBackend(Backend):
         lora_file: The GGUF LoRA file llama.cpp applies, or None.
         n_ctx: The context window in tokens.
         n_threads: The CPU threads llama.cpp uses.
+        engine: "llama.cpp" (`HFBackend.engine` is "transformers").
     """
+
+    engine = "llama.cpp"
 
     def __init__(
         self,

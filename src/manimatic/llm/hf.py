@@ -161,7 +161,10 @@ class HFBackend(Backend):
         device: Where the model runs ("cuda", "mps" or "cpu").
         model: The loaded model (a `PeftModel` when an adapter is given).
         tokenizer: The loaded tokenizer.
+        engine: "transformers" (a `gguf:` spec may run on this or on llama.cpp).
     """
+
+    engine = "transformers"
 
     def __init__(
         self,
