@@ -84,7 +84,9 @@ def test_paired_correlation_delta_resamples_tasks_together() -> None:
     # A constant visual metric (nothing rendered): r is undefined, so nothing can be said.
     flat = paired_correlation_delta((code, [0.0] * 10), (code, tight))
     assert flat.mean_a is None and flat.delta is None and flat.p_value is None
-    assert paired_correlation_delta(([0.1, 0.2], [0.1, 0.3]), ([0.1, 0.2], [0.3, 0.1])).delta is None
+    assert (
+        paired_correlation_delta(([0.1, 0.2], [0.1, 0.3]), ([0.1, 0.2], [0.3, 0.1])).delta is None
+    )
     with pytest.raises(ValueError, match="length"):
         paired_correlation_delta((code, tight), (code[:3], tight))
 

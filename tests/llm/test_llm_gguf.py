@@ -12,7 +12,7 @@ import os
 import pytest
 
 from manimatic.llm import GenerationOptions, LLMError, LLMNotFoundError, Message, get_backend
-from manimatic.llm.gguf import llama_cpp_available, parse_gguf_spec, pick_engine
+from manimatic.llm.gguf import llama_cpp_available, parse_gguf_spec, pick_engine, planned_engine
 from manimatic.llm.gguf_files import (
     hf_location,
     is_gguf_location,
@@ -114,6 +114,14 @@ def test_engine_choice(monkeypatch, tmp_path):
         with pytest.raises(LLMError, match="needs llama-cpp-python"):
             pick_engine("llama.cpp", None)
         assert pick_engine("auto", None) == "transformers"
+    # What a benchmark run records, decided without loading the model.
+    assert planned_engine(f"gguf:{SHORT}") == "transformers"  # from MANIMATIC_GGUF_ENGINE
+    assert planned_engine("hf:HuggingFaceTB/SmolLM2-135M-Instruct") is None
+    monkeypatch.delenv("MANIMATIC_GGUF_ENGINE")
+    assert planned_engine(f"gguf:{SHORT}@{tmp_path}") == "transformers"  # no converter
+    assert planned_engine(f"gguf:{SHORT}") == (
+        "llama.cpp" if llama_cpp_available() else "transformers"
+    )
 
 
 @needs_smollm2

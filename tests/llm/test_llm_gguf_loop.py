@@ -157,3 +157,11 @@ def test_bench_run_evaluates_a_lora_of_the_shipped_model(tmp_path, monkeypatch):
     assert summary["model"] == spec and summary["label"] == "sft"
     assert summary["status"] == "done" and summary["done"] == summary["total"] == 2
     assert summary["infra_errors"] == 0 and 0.0 <= summary["rsr"] <= 1.0
+    # The engine it ran on is part of the run's identity: resumed on the other one (quantized
+    # vs fp32 weights give other numbers), it is another run, never a mix of the two.
+    from manimatic.bench.store import Store
+    from manimatic.llm.gguf import planned_engine
+
+    with Store(tmp_path / "bench.sqlite") as store:
+        (run,) = store.runs()
+    assert run.identity["engine"] == planned_engine(spec) in ("llama.cpp", "transformers")

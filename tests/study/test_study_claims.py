@@ -49,8 +49,10 @@ def test_claims_cover_every_study_claim_and_the_staged_reward() -> None:
     assert not [c for c in sft if c.comparison.endswith("cbb")]
 
     gain = by_claim(out, "GRPO makes the model more responsive to feedback")
-    assert {c.comparison for c in gain} == {"RSR gain of ritl over vanilla, grpo vs sft",
-                                            "RSR gain of ritl over vanilla, grpo-staged vs sft"}
+    assert {c.comparison for c in gain} == {
+        "RSR gain of ritl over vanilla, grpo vs sft",
+        "RSR gain of ritl over vanilla, grpo-staged vs sft",
+    }
     staged_gain = next(c for c in gain if "grpo-staged" in c.comparison)
     assert staged_gain.delta == 100.0 and staged_gain.verdict == "supports"
     plain_gain = next(c for c in gain if "grpo-staged" not in c.comparison)
