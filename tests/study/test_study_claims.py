@@ -85,3 +85,23 @@ def test_correlation_claim_with_a_defined_change() -> None:
     out = claims(conds, ["base", "sft", "grpo"])
     rises = by_claim(out, "Code-vs-visual correlation rises with training")
     assert len(rises) == 1 and rises[0].delta > 0.5 and rises[0].verdict == "supports"
+
+
+def test_status_marks_older_runs_of_a_condition_superseded(tmp_path) -> None:
+    """A condition whose identity changed (e.g. its engine) has a new run; the old one stays."""
+    from manimatic.bench.store import RunRecord, Store, run_id_for
+    from manimatic.study.runner import DB_FILE, _eval_progress
+
+    with Store(tmp_path / DB_FILE) as store:
+        for when, engine in (("2026-01-01", "transformers"), ("2026-01-02", "llama.cpp")):
+            identity = {"model": "gguf:m", "strategy": {"name": "vanilla"}, "engine": engine}
+            store.get_or_create_run(RunRecord(
+                id=run_id_for(identity), identity=identity, created=f"{when}T00:00:00+00:00",
+                updated=f"{when}T00:00:00+00:00", status="done", format_version=1,
+                dataset_spec="d", dataset_split="test", dataset_filters={}, dataset_hash="h",
+                dataset_source="d", total=3, model="gguf:m", strategy="vanilla",
+                strategy_args={}, label="sft", options={},
+            ))  # fmt: skip
+    rows = _eval_progress(tmp_path)
+    assert [r["status"] for r in rows] == ["superseded", "done"]
+    assert {r["label"] for r in rows} == {"sft"} and rows[0]["run_id"] != rows[1]["run_id"]

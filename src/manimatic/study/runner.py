@@ -532,11 +532,16 @@ def _eval_progress(root: Path) -> list[dict[str, Any]]:
     try:
         with Store(path) as store:
             counts = store.counts()
-            return [
-                {"label": r.label, "strategy": r.strategy, "run_id": r.id,
-                 "done": (counts.get(r.id) or {}).get("done") or 0, "total": r.total,
-                 "rsr": (counts.get(r.id) or {}).get("rsr"), "status": r.live_status}
-                for r in store.runs()
-            ]  # fmt: skip
+            runs = sorted(store.runs(), key=lambda r: r.created)
     except StoreError:
         return []
+    # A condition whose identity changed (another engine, embedders, protocol) gets a new run;
+    # the newest run of each condition is the one the matrix uses, older ones stay readable.
+    latest = {(r.label, r.strategy): r.id for r in runs}
+    return [
+        {"label": r.label, "strategy": r.strategy, "run_id": r.id,
+         "done": (counts.get(r.id) or {}).get("done") or 0, "total": r.total,
+         "rsr": (counts.get(r.id) or {}).get("rsr"),
+         "status": r.live_status if latest[(r.label, r.strategy)] == r.id else "superseded"}
+        for r in runs
+    ]  # fmt: skip
