@@ -419,6 +419,12 @@ def _layout_table(conditions: list[Condition]) -> TableModel:
     )
 
 
+def _model_text(run: Any) -> str:
+    """The model spec, with the engine that ran it where there was a choice (gguf:)."""
+    engine = (run.identity or {}).get("engine")
+    return f"{run.model} ({engine})" if engine else run.model
+
+
 def _runs_table(conditions: list[Condition]) -> TableModel:
     rows = []
     for c in conditions:
@@ -427,7 +433,7 @@ def _runs_table(conditions: list[Condition]) -> TableModel:
         options = r.options or {}
         commit = (r.git_commit or "-")[:10] + (" (dirty)" if r.git_dirty else "")
         rows.append(
-            [Cell(r.id), Cell(c.name), Cell(r.model, wrap=True),
+            [Cell(r.id), Cell(c.name), Cell(_model_text(r), wrap=True),
              Cell(r.strategy + (f" ({args})" if args else "")), Cell(r.protocol),
              Cell(f"{r.dataset_spec} [{r.dataset_split}]", wrap=True),
              Cell(f"{r.live_status}, {c.overall['n']}/{r.total}"),

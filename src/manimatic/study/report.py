@@ -240,6 +240,18 @@ def _shaping(config: StudyConfig) -> dict[str, str]:
     }
 
 
+def _models(conditions: list[Any], root: Path) -> list[str]:
+    """Each label's model spec (study paths shortened to STUDY/) and the engine that ran it."""
+    seen: dict[str, str] = {}
+    for c in conditions:
+        spec = str(c.run.model).replace(str(root), "STUDY")
+        engine = (c.run.identity or {}).get("engine")
+        seen.setdefault(
+            c.run.label, f"{c.run.label} = `{spec}`" + (f" on {engine}" if engine else "")
+        )
+    return list(seen.values())
+
+
 def write_study_report(root: Path, config: StudyConfig, status: Any) -> dict[str, Any]:
     """Write STUDY/report/ (the benchmark report and the study summary); returns the paths."""
     from manimatic.bench.report import build_report, write_report
@@ -270,6 +282,7 @@ def write_study_report(root: Path, config: StudyConfig, status: Any) -> dict[str
         f"test task(s) drawn with seed {config.eval.subset_seed}: {', '.join(tasks)}.",
         f"Strategies {', '.join(config.eval.strategies)}, {config.eval.rounds} feedback round(s), "
         f"temperature {config.eval.temperature}, max {config.eval.max_tokens} tokens a reply.",
+        "Models: " + "; ".join(_models(report.conditions, root)) + ".",
     ]
     md = ["# manimatic study report", ""] + [f"{h}  " for h in head] + [""]
     if report.notes:
@@ -284,7 +297,7 @@ def write_study_report(root: Path, config: StudyConfig, status: Any) -> dict[str
         '<!doctype html><html lang="en"><head><meta charset="utf-8">',
         f"<title>manimatic study {e(config.name)}</title><style>{CSS}</style></head><body>",
         f"<header><h1>manimatic study: {e(config.name)}</h1></header><main>",
-        *[f"<p>{e(h)}</p>" for h in head],
+        *[f"<p>{e(h.replace('`', ''))}</p>" for h in head],
     ]
     if report.notes:
         parts.append('<section class="notes"><h2>Read the numbers with these notes</h2><ul>')
