@@ -171,6 +171,16 @@ def test_cache_serves_second_render_and_no_cache_bypasses(render_pool):
     assert not other_quality.cached
 
 
+def test_preflight_runs_before_the_cache(render_pool):
+    """A result does not depend on what is cached: the static check is not skipped on a hit."""
+    code = scene("self.add(Circle(side_lenght=2))  # a typo'd keyword")
+    unchecked = render_pool.render(code, preflight=False)
+    assert not unchecked.ok and unchecked.stage != "preflight"  # a real failure, now cached
+    assert render_pool.render(code, preflight=False).cached
+    checked = render_pool.render(code)
+    assert checked.stage == "preflight" and not checked.cached
+
+
 def test_timeouts_are_not_cached(render_pool):
     code = scene("while True:\n    pass", name="Spin")
     assert render_pool.render(code, timeout=1, preflight=False).error.category == "timeout"

@@ -431,6 +431,15 @@ class RenderPool:
     def _render(self, request: RenderRequest) -> RenderResult:
         started = time.monotonic()
         key = request.key()
+        # The static check comes first, cache or not: a result must not depend on what happens
+        # to be cached (code the preflight refuses would otherwise pass on a warm cache where a
+        # run without preflight had rendered it). It is deterministic and takes milliseconds.
+        if request.preflight:
+            result = _preflight(request)
+            if result is not None:
+                self.stats.preflight_failures += 1
+                result.elapsed_s = time.monotonic() - started
+                return result
         if self.cache and request.use_cache:
             hit = self.cache.get(key)
             if hit is not None:
@@ -438,12 +447,6 @@ class RenderPool:
                 hit.file = request.file
                 hit.elapsed_s = time.monotonic() - started
                 return _deliver(hit, request.out_dir)
-        if request.preflight:
-            result = _preflight(request)
-            if result is not None:
-                self.stats.preflight_failures += 1
-                result.elapsed_s = time.monotonic() - started
-                return result
         try:
             reply = self.runner.run(self._job(request))
         except RenderPoolError:
