@@ -190,14 +190,19 @@ def paired_bootstrap(
     diff = xb - xa
     idx = _rng(seed).integers(0, diff.size, size=(resamples, diff.size))
     deltas = diff[idx].mean(axis=1)
+    ci, p = _interval_and_p(deltas, confidence)
+    return PairedResult(int(diff.size), float(xa.mean()), float(xb.mean()), float(diff.mean()),
+                        ci, p)  # fmt: skip
+
+
+def _interval_and_p(deltas: np.ndarray, confidence: float) -> tuple[list[float], float]:
+    """Percentile interval of bootstrapped deltas and the two-sided p for delta = 0."""
     alpha = (1 - confidence) / 2
     low, high = np.quantile(deltas, [alpha, 1 - alpha])
     if np.all(deltas == 0):
-        p = 1.0
-    else:
-        p = float(min(1.0, 2 * min(np.mean(deltas <= 0), np.mean(deltas >= 0))))
-    return PairedResult(int(diff.size), float(xa.mean()), float(xb.mean()), float(diff.mean()),
-                        [float(low), float(high)], p)  # fmt: skip
+        return [float(low), float(high)], 1.0
+    p = float(min(1.0, 2 * min(np.mean(deltas <= 0), np.mean(deltas >= 0))))
+    return [float(low), float(high)], p
 
 
 def _rowwise_pearson(x: np.ndarray, y: np.ndarray) -> np.ndarray:
@@ -243,10 +248,8 @@ def paired_correlation_delta(
     deltas = deltas[~np.isnan(deltas)]
     if deltas.size < resamples / 2:
         return PairedResult(n, mean_a, mean_b, None, None, None)
-    alpha = (1 - confidence) / 2
-    low, high = np.quantile(deltas, [alpha, 1 - alpha])
-    p = float(min(1.0, 2 * min(np.mean(deltas <= 0), np.mean(deltas >= 0))))
-    return PairedResult(n, mean_a, mean_b, rb - ra, [float(low), float(high)], p)
+    ci, p = _interval_and_p(deltas, confidence)
+    return PairedResult(n, mean_a, mean_b, rb - ra, ci, p)
 
 
 # --- run rows -----------------------------------------------------------------------------------
