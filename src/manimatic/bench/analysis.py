@@ -18,7 +18,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from manimatic.bench.layout import findings_stats
-from manimatic.bench.stats import degenerate_note, paired_tests, run_intervals
+from manimatic.bench.stats import degenerate_note, paired_tests, run_intervals, scored_by_task
 
 MEAN_METRICS = ("vs", "ssim_term", "semantic_term", "fidelity", "codebleu", "codebert", "cbb",
                 "ast_distance", "rounds")  # fmt: skip
@@ -158,8 +158,7 @@ def compare(
     run_a: str, rows_a: list[dict[str, Any]], run_b: str, rows_b: list[dict[str, Any]]
 ) -> Comparison:
     """Compare two runs task by task (paired over the tasks both scored)."""
-    a = {r["task_id"]: r for r in rows_a if not r.get("infra_error")}
-    b = {r["task_id"]: r for r in rows_b if not r.get("infra_error")}
+    a, b = scored_by_task(rows_a), scored_by_task(rows_b)
     common = sorted(set(a) & set(b))
     metrics: dict[str, dict[str, Any]] = {}
     for metric in COMPARE_METRICS:

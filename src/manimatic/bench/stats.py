@@ -255,6 +255,11 @@ def paired_correlation_delta(
 # --- run rows -----------------------------------------------------------------------------------
 
 
+def scored_by_task(rows: Iterable[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """A run's rows by task id, without those that hit an infrastructure error (not scored)."""
+    return {r["task_id"]: r for r in rows if not r.get("infra_error")}
+
+
 def is_degenerate_vs(row: dict[str, Any]) -> bool:
     """VS >= 0.95 while fidelity < 0.2: the study's VS calls two unlike videos alike."""
     vs, fid = row.get("vs"), row.get("fidelity")
@@ -343,8 +348,7 @@ def paired_tests(
 
     Visual metrics pair only tasks whose reference rendered in both runs, as the means do.
     """
-    a = {r["task_id"]: r for r in rows_a if not r.get("infra_error")}
-    b = {r["task_id"]: r for r in rows_b if not r.get("infra_error")}
+    a, b = scored_by_task(rows_a), scored_by_task(rows_b)
     common = sorted(set(a) & set(b))
     render = mcnemar([bool(a[t].get("ok")) for t in common], [bool(b[t].get("ok")) for t in common])
     out: dict[str, dict[str, Any]] = {}

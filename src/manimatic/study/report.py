@@ -22,7 +22,12 @@ from pathlib import Path
 from typing import Any
 
 from manimatic.bench.report_tables import Cell, TableModel, render_markdown_table
-from manimatic.bench.stats import paired_bootstrap, paired_correlation_delta, paired_tests
+from manimatic.bench.stats import (
+    paired_bootstrap,
+    paired_correlation_delta,
+    paired_tests,
+    scored_by_task,
+)
 from manimatic.study.config import StudyConfig
 
 ALPHA = 0.05
@@ -58,19 +63,14 @@ def _verdict(delta: float | None, p: float | None, expected_sign: int) -> str:
     return "supports" if (delta > 0) == (expected_sign > 0) else "contradicts"
 
 
-def _scored(c: Any) -> dict[str, dict[str, Any]]:
-    return {r["task_id"]: r for r in c.rows if not r.get("infra_error")}
-
-
 def _feedback_gain(
     cond: dict[tuple[str, str], Any], base: str, g: str, strategy: str
 ) -> Claim | None:
     """Is g's RSR gain from feedback (strategy over vanilla) larger than base's? Per task."""
-    parts = [cond.get(k) for k in ((base, "vanilla"), (base, strategy), (g, "vanilla"),
-                                   (g, strategy))]  # fmt: skip
-    if any(p is None for p in parts):
+    keys = ((base, "vanilla"), (base, strategy), (g, "vanilla"), (g, strategy))
+    if any(k not in cond for k in keys):
         return None
-    rows = [_scored(p) for p in parts]
+    rows = [scored_by_task(cond[k].rows) for k in keys]
     common = sorted(set.intersection(*(set(r) for r in rows)))
     ok = [[float(bool(r[t].get("ok"))) for t in common] for r in rows]
     gain_a = [hi - lo for lo, hi in zip(ok[0], ok[1], strict=True)]
@@ -89,7 +89,7 @@ def _correlation_change(claim: str, a: Any, b: Any, sign: int) -> Claim | None:
     if a is None or b is None:
         return None
     code = a.code_metric if a.code_metric == b.code_metric else "codebleu"
-    ra, rb = _scored(a), _scored(b)
+    ra, rb = scored_by_task(a.rows), scored_by_task(b.rows)
     columns: tuple[list[float], list[float], list[float], list[float]] = ([], [], [], [])
     for t in sorted(set(ra) & set(rb)):
         values = [ra[t].get(code), ra[t].get("vs"), rb[t].get(code), rb[t].get("vs")]
