@@ -36,7 +36,7 @@ from manimatic.llm.base import (
     check_messages,
 )
 from manimatic.llm.gguf_files import GGUF_SUFFIX, convert_to_hf, resolve_gguf
-from manimatic.llm.gguf_lora import convert_lora, find_convert_script
+from manimatic.llm.gguf_lora import convert_lora, find_convert_script, is_peft_adapter
 
 ENGINES = ("auto", "llama.cpp", "transformers")
 ENGINE_ENV = "MANIMATIC_GGUF_ENGINE"
@@ -77,6 +77,17 @@ def parse_gguf_spec(rest: str) -> tuple[str, str | None]:
     return model, adapter
 
 
+def _asked_engine(engine: str | None) -> str:
+    """The engine asked for (the option, else MANIMATIC_GGUF_ENGINE, else "auto"), normalised."""
+    asked = (engine or os.environ.get(ENGINE_ENV) or "auto").strip().lower()
+    return "llama.cpp" if asked in ("llamacpp", "llama_cpp", "llama-cpp") else asked
+
+
+def _is_gguf_lora(adapter: str) -> bool:
+    """A LoRA given as a GGUF file (llama.cpp only); anything else is taken as a PEFT folder."""
+    return adapter.lower().endswith(GGUF_SUFFIX)
+
+
 def pick_engine(engine: str | None, adapter: str | None) -> str:
     """The engine to run with: "llama.cpp" or "transformers".
 
@@ -87,15 +98,13 @@ def pick_engine(engine: str | None, adapter: str | None) -> str:
     Raises:
         LLMError: An unknown engine, or llama.cpp asked for but not installed.
     """
-    engine = (engine or os.environ.get(ENGINE_ENV) or "auto").strip().lower()
-    if engine in ("llamacpp", "llama_cpp", "llama-cpp"):
-        engine = "llama.cpp"
+    engine = _asked_engine(engine)
     if engine not in ENGINES:
         raise LLMError(
             f"unknown GGUF engine {engine!r} (from the engine option or {ENGINE_ENV}); use one of "
             f"{', '.join(ENGINES)}."
         )
-    peft_adapter = adapter is not None and not adapter.lower().endswith(GGUF_SUFFIX)
+    peft_adapter = adapter is not None and not _is_gguf_lora(adapter)
     if engine == "llama.cpp":
         if not llama_cpp_available():
             raise LLMError(f"the llama.cpp engine needs llama-cpp-python: {LLAMA_CPP_HINT}.")
@@ -296,11 +305,11 @@ def load_gguf_backend(
     chosen = pick_engine(engine, adapter)
     if chosen == "llama.cpp":
         lora = adapter
-        if adapter is not None and not adapter.lower().endswith(GGUF_SUFFIX):
+        if adapter is not None and not _is_gguf_lora(adapter):
             try:
                 lora = str(convert_lora(adapter, convert_to_hf(path)))
             except LLMError as exc:
-                if (engine or os.environ.get(ENGINE_ENV) or "auto") != "auto":
+                if _asked_engine(engine) != "auto":
                     raise
                 _say_once("lora", f"note: {exc}; running {spec} through transformers instead.")
                 chosen = "transformers"
@@ -313,7 +322,7 @@ def load_gguf_backend(
     from manimatic.llm.hf import HFBackend
 
     if adapter is not None:
-        if adapter.lower().endswith(GGUF_SUFFIX):
+        if _is_gguf_lora(adapter):
             raise LLMError(
                 f"the GGUF LoRA {adapter} needs the llama.cpp engine: {LLAMA_CPP_HINT}; or give "
                 "the PEFT adapter folder `manimatic train` wrote."
@@ -332,9 +341,9 @@ def load_gguf_backend(
 def _check_adapter(adapter: str) -> None:
     """Fail before any loading when the adapter is neither a GGUF LoRA nor a PEFT folder."""
     where = Path(adapter).expanduser()
-    if adapter.lower().endswith(GGUF_SUFFIX) and where.is_file():
+    if _is_gguf_lora(adapter) and where.is_file():
         return
-    if (where / "adapter_config.json").is_file():
+    if is_peft_adapter(adapter):
         return
     if not where.exists():
         raise LLMNotFoundError(

@@ -25,7 +25,6 @@ from manimatic.train.config_fields import (
     DEFAULT_LORA_TARGETS,
     FORBIDDEN_SPLITS,
     STUDY_MODEL,
-    STUDY_RENDER_TIMEOUT,
     TINY_MODEL,
     _ManimaticFields,
 )
@@ -36,7 +35,6 @@ __all__ = [
     "FORBIDDEN_SPLITS",
     "PATH_FIELDS",
     "STUDY_MODEL",
-    "STUDY_RENDER_TIMEOUT",
     "TINY_MODEL",
     "ManimGRPOConfig",
     "ManimSFTConfig",
@@ -287,8 +285,10 @@ class ManimGRPOConfig(GRPOConfig, _ManimaticFields):
                 f"reward_shaping must be 'study' (the study's reward) or 'staged' (credit for a "
                 f"block, a parse, a preflight and a render first), got {self.reward_shaping!r}."
             )
-        if self.render_timeout is None:
-            self.render_timeout = STUDY_RENDER_TIMEOUT if self.protocol == "study" else 60.0
+        if self.render_timeout is None:  # the protocol's limit for generated code (60 / 300 s)
+            from manimatic.agent.protocol import protocol_from_name
+
+            self.render_timeout = protocol_from_name(self.protocol).generate_timeout
         if not self.render_timeout > 0:
             raise ValueError(f"render_timeout must be > 0 seconds, got {self.render_timeout}.")
         if self.render_executor != "local" and not self.render_executor.startswith("ray"):

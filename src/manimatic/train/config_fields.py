@@ -18,7 +18,6 @@ TINY_MODEL = "tiny"
 STUDY_MODEL = "Qwen/Qwen3-Coder-30B-A3B-Instruct"
 DEFAULT_LORA_TARGETS = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj")
 FORBIDDEN_SPLITS = ("test",)
-STUDY_RENDER_TIMEOUT = 300.0  # `manimatic.agent.protocol.STUDY_TIMEOUT_S`
 
 
 def _world_size() -> int:
