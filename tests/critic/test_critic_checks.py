@@ -174,6 +174,36 @@ def test_bad_trace_is_a_value_error(tmp_path):
         load_timeline({"fps": 5})
 
 
+@pytest.mark.parametrize(
+    "trace",
+    [
+        {"frames": [1]},
+        {"frames": [{"camera": 5}]},
+        {"frames": [{"camera": [0, 0]}]},
+        {"frames": [{"mobjects": [1]}]},
+        {"frames": [{"mobjects": [{"bbox": [0, 1]}]}]},
+        {"frames": [{"mobjects": [{"bbox": ["a", 0, 0, 0]}]}]},
+        {"frames": [{"mobjects": [{"paths": [[1]]}]}]},
+        {"frames": [], "pixel_height": "x"},
+        {"frames": [{"t": [1]}]},
+    ],
+)
+def test_a_hostile_trace_is_one_value_error(trace):
+    """The job writes its trace inside the sandbox: any JSON is a ValueError, never a crash."""
+    with pytest.raises(ValueError, match="not a readable scene trace"):
+        load_timeline(trace)
+
+
+def test_trace_fields_are_coerced_before_the_checks_use_them():
+    trace = {"pixel_height": "480", "frames": [{"mobjects": [
+        {"type": "Text", "text": 7, "font_size": "24", "colors": [1], "bbox": [0, 0, 1, 1]}]}]}  # fmt: skip
+    timeline = load_timeline(trace)
+    obj = timeline.samples[0].objects[0]
+    assert timeline.pixel_height == 480 and obj.text == "7" and obj.font_size == 24.0
+    assert obj.colors == ["1"] and obj.label() == "Text('7')"
+    critique_timeline(timeline)  # runs to the end on the coerced values
+
+
 def test_geometry_and_contrast():
     assert segment_hits_box((-2, 0), (2, 0), (-1, -1, 1, 1))
     assert not segment_hits_box((-2, 2), (2, 2), (-1, -1, 1, 1))

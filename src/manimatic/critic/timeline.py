@@ -101,19 +101,23 @@ class TracedObject:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any], order: int, fallback_id: int) -> TracedObject:
-        bbox = data.get("bbox") or [0.0, 0.0, 0.0, 0.0]
+        """One traced object; a field of the wrong type raises TypeError or ValueError."""
+        bbox = tuple(float(v) for v in data.get("bbox") or [0.0, 0.0, 0.0, 0.0])
+        if len(bbox) != 4:
+            raise ValueError(f"an object's bbox has {len(bbox)} numbers, not 4")
         opacity = data.get("opacity")
         if opacity is None:  # a format-1 trace: the object's own fill is all there is
             opacity = max(data.get("fill_opacity") or 0.0, data.get("stroke_opacity") or 0.0)
         colors = data.get("colors") or ([data["color"]] if data.get("color") else [])
+        text, font_size = data.get("text"), data.get("font_size")
         return cls(
             id=int(data["id"]) if data.get("id") is not None else fallback_id,
             type=str(data.get("type") or "?"),
-            bbox=tuple(float(v) for v in bbox),  # type: ignore[arg-type]
-            text=data.get("text"),
+            bbox=bbox,  # type: ignore[arg-type]  # four floats, checked above
+            text=None if text is None else str(text),
             opacity=float(opacity),
-            colors=list(colors),
-            font_size=data.get("font_size"),
+            colors=[str(c) for c in colors],
+            font_size=None if font_size is None else float(font_size),
             fill_opacity=float(data.get("fill_opacity") or 0.0),
             paths=[[(float(x), float(y)) for x, y in p] for p in data.get("paths") or []],
             unfilled="paths" in data and (data["paths"] is None or bool(data["paths"])),
@@ -160,14 +164,6 @@ class Timeline:
         view_height = sample.view[3] - sample.view[1]
         return self.pixel_height / view_height if view_height > 0 else None
 
-    def tracks(self) -> dict[int, list[tuple[int, TracedObject]]]:
-        """Each object id -> its (sample index, object) appearances, in time order."""
-        out: dict[int, list[tuple[int, TracedObject]]] = {}
-        for i, sample in enumerate(self.samples):
-            for obj in sample.objects:
-                out.setdefault(obj.id, []).append((i, obj))
-        return out
-
     def still(self, index: int, obj_id: int) -> bool:
         """Whether the object is where and as it was one sample earlier: same box, same opacity
         (a held pose, not motion or a fade)."""
@@ -200,6 +196,15 @@ def load_timeline(trace: str | Path | dict[str, Any], scene: str | None = None) 
             scene = Path(trace).name.removesuffix(".trace.json")
     if not isinstance(data, dict) or not isinstance(data.get("frames"), list):
         raise ValueError("a scene trace needs a 'frames' list")
+    # The trace is written inside the sandbox by the job's process: any JSON can be there. A
+    # field of the wrong type is this one ValueError, never a crash of whoever reads it.
+    try:
+        return _timeline(data, scene)
+    except (TypeError, ValueError, AttributeError, KeyError, IndexError) as exc:
+        raise ValueError(f"not a readable scene trace ({type(exc).__name__}: {exc})") from None
+
+
+def _timeline(data: dict[str, Any], scene: str | None) -> Timeline:
     width = float(data.get("frame_width") or 14.2222)
     height = float(data.get("frame_height") or 8.0)
     default_view = (-width / 2, -height / 2, width / 2, height / 2)
@@ -209,15 +214,18 @@ def load_timeline(trace: str | Path | dict[str, Any], scene: str | None = None) 
             TracedObject.from_dict(m, order, fallback_id=order)
             for order, m in enumerate(frame.get("mobjects") or [])
         ]
-        view = tuple(frame["camera"]) if frame.get("camera") else default_view
+        view = tuple(float(v) for v in frame["camera"]) if frame.get("camera") else default_view
+        if len(view) != 4:
+            raise ValueError(f"a frame's camera has {len(view)} numbers, not 4")
         samples.append(Sample(float(frame.get("t") or 0.0), objects, view))  # type: ignore[arg-type]
+    pixel_height = data.get("pixel_height")
     return Timeline(
         scene=scene,
         samples=samples,
         frame_width=width,
         frame_height=height,
-        pixel_height=data.get("pixel_height"),
-        background=data.get("background") or "#000000",
+        pixel_height=None if pixel_height is None else int(pixel_height),
+        background=str(data.get("background") or "#000000"),
         three_d=bool(data.get("three_d")),
         fps=float(data.get("fps") or 5.0),
     )
