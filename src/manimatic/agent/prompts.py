@@ -34,11 +34,6 @@ VARIABLES = ("description", "code", "errors", "api_info")
 SHIPPED = ("manimatic", "study")  # template files in manimatic/agent/templates/
 STUDY_PREFIX = "study:"
 DEFAULT_ANSWER = "<CODE>```python\n{{ code }}\n```</CODE>"
-PROMPTS_HELP = (
-    "Prompt templates: a YAML file (system, user, feedback_user, doc_user, doc_feedback_user), "
-    "or study:PATH to read the authors' templates from a clone of their repository "
-    "(default: the protocol's own)."
-)
 
 
 class PromptError(ValueError):

@@ -130,11 +130,6 @@ MANIMATIC = Protocol(
 
 PROTOCOLS: dict[str, Protocol] = {p.name: p for p in (MANIMATIC, STUDY)}
 
-PROTOCOL_HELP = (
-    "study: the paper's extraction, stderr-tail feedback, no preflight, 300 s timeouts and code "
-    "metrics; manimatic: ours (default)."
-)
-
 
 def protocol_from_name(name: str | Protocol | None) -> Protocol:
     """The protocol for a `--protocol` value (None: the default, manimatic).

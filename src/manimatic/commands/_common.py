@@ -117,6 +117,19 @@ def exit_interrupted(exc: KeyboardInterrupt) -> None:
     raise SystemExit(130)
 
 
+# The agent's switches, for every command that generates (generate, bench run / matrix). Kept
+# here rather than in `manimatic.agent`: importing any agent module loads the whole agent (its
+# prompts, the model layer), and the CLI only needs the words.
+PROTOCOL_HELP = (
+    "study: the paper's extraction, stderr-tail feedback, no preflight, 300 s timeouts and code "
+    "metrics; manimatic: ours (default)."
+)
+PROMPTS_HELP = (
+    "Prompt templates: a YAML file (system, user, feedback_user, doc_user, doc_feedback_user), "
+    "or study:PATH to read the authors' templates from a clone of their repository "
+    "(default: the protocol's own)."
+)
+
 # manim's output flags, one declaration for every command that writes a video (render, generate).
 FORMAT_OPTION = typer.Option(
     None,

@@ -20,7 +20,6 @@ from rich.markup import escape
 from rich.table import Table
 from typer.core import TyperCommand
 
-from manimatic.bench.export import result_row, run_rows
 from manimatic.commands._common import (
     UserError,
     console,
@@ -285,6 +284,8 @@ def runs_command(
 ) -> None:
     """List the runs in a database with their progress and headline numbers."""
     with _open_store(db) as store:
+        from manimatic.bench.export import run_rows
+
         rows = run_rows(store)
         path = store.path
     if as_json:
@@ -319,6 +320,8 @@ def results_command(
     """Per-task results of one run."""
     with _open_store(db) as store:
         record = _get_run(store, run)
+        from manimatic.bench.export import result_row
+
         rows = [result_row(r) for r in store.results(record.id)]
     if as_json:
         print_json(rows)

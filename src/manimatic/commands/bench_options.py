@@ -26,9 +26,7 @@ from typing import Any, TypeVar
 
 import typer
 
-from manimatic.agent.prompts import PROMPTS_HELP
-from manimatic.agent.protocol import PROTOCOL_HELP
-from manimatic.commands._common import UserError
+from manimatic.commands._common import PROMPTS_HELP, PROTOCOL_HELP, UserError
 from manimatic.executors import EXECUTOR_HELP
 from manimatic.render.quality import QUALITY_HELP
 

@@ -15,11 +15,11 @@ from typing import Any
 import typer
 from rich.console import Console
 
-from manimatic.agent.prompts import PROMPTS_HELP
-from manimatic.agent.protocol import PROTOCOL_HELP
 from manimatic.commands._common import (
     FORMAT_OPTION,
     LAST_FRAME_OPTION,
+    PROMPTS_HELP,
+    PROTOCOL_HELP,
     console,
     console_err,
     print_json,
