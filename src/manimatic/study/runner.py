@@ -30,9 +30,11 @@ import shutil
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from manimatic.provenance import utc_now
 from manimatic.study.config import StudyConfig, StudyError
 
 STATE_FILE = "state.json"
@@ -104,10 +106,6 @@ class StudyStatus:
         return data
 
 
-def _now() -> str:
-    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
-
-
 def study_directory(config: StudyConfig, directory: str | Path | None) -> Path:
     """The study directory: the argument, else the config's `dir`.
 
@@ -128,7 +126,7 @@ class _State:
         self.config = config
         data = json.loads(self.path.read_text()) if self.path.is_file() else {}
         self.digest = data.get("config_digest") or config.digest()
-        self.created = data.get("created") or _now()
+        self.created = data.get("created") or utc_now()
         stored = data.get("stages") or {}
         self.stages = {
             name: StageState(**stored[name]) if name in stored else StageState()
@@ -141,7 +139,7 @@ class _State:
             "config": self.config.source,
             "config_digest": self.digest,
             "created": self.created,
-            "updated": _now(),
+            "updated": utc_now(),
             "stages": {k: asdict(v) for k, v in self.stages.items()},
         }
         tmp = self.path.with_suffix(".json.tmp")
@@ -250,7 +248,7 @@ def _run_stage(
 ) -> None:
     stage = state.stages[name]
     resumed = stage.attempts > 0
-    stage.status, stage.started, stage.error = "running", _now(), None
+    stage.status, stage.started, stage.error = "running", utc_now(), None
     stage.attempts += 1
     state.save()
     say(f"{name}: {'resuming' if resumed else 'starting'}")
@@ -277,7 +275,7 @@ def _run_stage(
             "command again to resume."
         ) from exc
     stage.wall_s += time.perf_counter() - started
-    stage.status, stage.finished, stage.result = "done", _now(), result
+    stage.status, stage.finished, stage.result = "done", utc_now(), result
     state.save()
     say(f"{name}: done in {stage.wall_s:.0f} s")
 
@@ -488,8 +486,8 @@ def _status(root: Path, config: StudyConfig, state: _State) -> StudyStatus:
             stage.status = "interrupted"
         elif stage.status == "running" and stage.started:
             # Not yet added to wall_s (that happens when the attempt ends): show it so far.
-            began = time.mktime(time.strptime(stage.started, "%Y-%m-%dT%H:%M:%SZ"))
-            stage.wall_s += max(0.0, time.mktime(time.gmtime()) - began)
+            began = datetime.fromisoformat(stage.started.replace("Z", "+00:00"))  # older: ...Z
+            stage.wall_s += max(0.0, (datetime.now(timezone.utc) - began).total_seconds())
     return StudyStatus(
         directory=str(root),
         name=config.name,
