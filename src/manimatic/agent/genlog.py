@@ -26,12 +26,12 @@ from pathlib import Path
 from typing import Any
 
 from manimatic import paths, sqlite_db
+from manimatic.agent.protocol import DEFAULT_PROTOCOL
 from manimatic.agent.transcript import Transcript
 
 LOG_NAME = "generations.sqlite"
 NO_LOG_ENV = "MANIMATIC_NO_LOG"
 SOURCES = ("cli", "python", "studio")
-DEFAULT_PROTOCOL = "manimatic"
 
 MIGRATIONS: list[sqlite_db.Migration] = [
     (
@@ -174,7 +174,7 @@ def entry_values(
     name = str(strategy.pop("name", "") or "")
     final = transcript.final or {}
     status = transcript.status if transcript.status != "running" else "interrupted"
-    protocol = data.get("protocol") or strategy.get("protocol") or DEFAULT_PROTOCOL
+    protocol = data.get("protocol") or DEFAULT_PROTOCOL
     if isinstance(protocol, dict):  # `Protocol.to_dict()`: its name says which one
         protocol = protocol.get("name") or DEFAULT_PROTOCOL
     return {
