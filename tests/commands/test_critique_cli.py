@@ -40,3 +40,21 @@ def test_critique_rejects_a_bad_quality():
     result = CliRunner().invoke(app, ["critique", "--quality", "z", "x.py"])
     assert result.exit_code == 2
     assert "--quality" in result.output
+
+
+def test_human_output_drops_control_codes_the_job_wrote():
+    """Findings and render errors quote the job's text: printed without terminal control codes."""
+    from manimatic.commands._common import console
+    from manimatic.commands.critique import _print_human
+
+    hostile = "Text('\x1b]0;owned\x07hi\x1b[2J') [/] overlaps"
+    finding = {"kind": "overlap", "time": 1.0, "message": hostile, "suggestion": "move \x1b[8m it"}
+    failed = {"file": "a\x1b[1m.py", "rendered": False, "error": {"line": 3, "category": "name",
+              "message": "boom \x1b[31m"}}  # fmt: skip
+    with console.capture() as captured:
+        _print_human({"file": "a.py", "rendered": True, "ok": False, "findings": [finding]})
+        _print_human(failed)
+    text = captured.get()
+    assert "\x1b]0;" not in text and "\x1b[2J" not in text and "\x1b[8m" not in text
+    assert "\x1b[31m" not in text and "\x1b[1m.py" not in text
+    assert "overlaps" in text and "boom" in text and "[/]" in text

@@ -11,23 +11,24 @@ import os
 from pathlib import Path
 
 import typer
-from rich.markup import escape
 
-from manimatic.commands._common import console, console_err, print_json
+from manimatic.commands._common import console, console_err, print_json, safe_text
 from manimatic.commands.render import input_error
 from manimatic.render import Limits, RenderPool, RenderRequest, RenderResult
+from manimatic.render.quality import QUALITY_HELP, check_quality
 from manimatic.render.result import RenderPoolError
 from manimatic.render.source import SourceError, read_source
 
 
 def _print_human(report_dict: dict) -> None:
-    name = escape(report_dict["file"] or "<code>")
+    # The messages quote what the job did (its error text, its objects' text): never raw.
+    name = safe_text(report_dict["file"] or "<code>")
     if not report_dict["rendered"]:
         err = report_dict["error"] or {}
         where = f":{err['line']}" if err.get("line") else ""
         console.print(
-            f"[red]did not render[/] {name}{where} [dim]{err.get('category')}[/]: "
-            f"{escape(str(err.get('message')))}",
+            f"[red]did not render[/] {name}{where} [dim]{safe_text(err.get('category'))}[/]: "
+            f"{safe_text(err.get('message'))}",
             highlight=False,
             soft_wrap=True,
         )
@@ -39,8 +40,8 @@ def _print_human(report_dict: dict) -> None:
     console.print(f"[yellow]{count} finding{'s' * (count != 1)}[/] {name}", highlight=False)
     for f in report_dict["findings"]:
         console.print(
-            f"  [bold]{f['kind']}[/] [dim]at {f['time']:.1f}s[/] {escape(f['message'])}\n"
-            f"    [cyan]fix:[/] {escape(f['suggestion'])}",
+            f"  [bold]{f['kind']}[/] [dim]at {f['time']:.1f}s[/] {safe_text(f['message'])}\n"
+            f"    [cyan]fix:[/] {safe_text(f['suggestion'])}",
             highlight=False,
             soft_wrap=True,
         )
@@ -56,7 +57,7 @@ def critique_command(
         "l",
         "--quality",
         "-q",
-        help="l (480p15), m (720p30), h (1080p60): text size is judged at this resolution.",
+        help=f"{QUALITY_HELP} Text size is judged at this resolution.",
     ),
     timeout: float = typer.Option(60.0, "--timeout", help="Seconds per file before it is killed."),
     workers: int | None = typer.Option(None, "--workers", "-w", help="Parallel renders (cores)."),
@@ -66,9 +67,11 @@ def critique_command(
     """Render Manim files (sandboxed, with the scene trace) and report what looks wrong."""
     from manimatic.critic import critique_render
 
-    if quality not in ("l", "m", "h", "p", "k"):
-        console_err.print(f"[red]error:[/] --quality must be l, m or h (got {quality!r})")
-        raise typer.Exit(2)
+    try:
+        check_quality(quality)  # the one quality check of every command
+    except ValueError as exc:
+        console_err.print(f"[red]error:[/] --{safe_text(exc)}")
+        raise typer.Exit(2) from None
     if sandbox not in ("auto", "bwrap", "none"):
         console_err.print(f"[red]error:[/] --sandbox must be auto, bwrap or none (got {sandbox!r})")
         raise typer.Exit(2)
