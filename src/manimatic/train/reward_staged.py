@@ -25,11 +25,11 @@ from the run's `RolloutScorer` (the sandboxed warm pool), exactly as for the stu
 from __future__ import annotations
 
 import ast
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from manimatic.agent.extract import extract_code
+from manimatic.agent.extract import Extraction, extract_code
 from manimatic.train.reward_unified import METRIC_PREFIX, combine, component_values
 from manimatic.train.scoring import RolloutScore, RolloutScorer, completion_text
 
@@ -64,9 +64,15 @@ class StagedScore:
         return asdict(self)
 
 
-def static_stages(text: str) -> tuple[bool, bool, bool]:
-    """(block, parse, preflight) of a reply; static only, the code is never executed."""
-    ext = extract_code(text)
+def static_stages(
+    text: str, extract: Callable[[str], Extraction] = extract_code
+) -> tuple[bool, bool, bool]:
+    """(block, parse, preflight) of a reply; static only, the code is never executed.
+
+    `extract` is the run's extraction rule (its protocol's), so the stages credit the code the
+    scorer renders.
+    """
+    ext = extract(text)
     block = bool(ext.found and ext.terminated and not ext.in_think and ext.method != "raw")
     if not block or not ext.code.strip():
         return False, False, False
@@ -133,7 +139,9 @@ class StagedReward:
         self.last_scores = scores
         out = []
         for completion, s in zip(completions, scores, strict=True):
-            block, parse, preflight = static_stages(completion_text(completion))
+            block, parse, preflight = static_stages(
+                completion_text(completion), self.scorer.protocol.extract
+            )
             study = combine(component_values(s), STUDY_WEIGHTS) or 0.0
             stages = (block, parse, preflight, bool(s.rendered))
             out.append(
