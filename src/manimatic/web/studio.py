@@ -9,7 +9,6 @@ round from the first. Generations are logged like any other (`source="studio"`).
 
 from __future__ import annotations
 
-import os
 import threading
 import time
 import uuid
@@ -66,57 +65,22 @@ class Job:
 
 
 def studio_models() -> list[dict[str, Any]]:
-    """Model specs a user can pick here and now, each `{"spec", "note", "base_url"}`.
-
-    The list `manimatic models` prints (`llm.catalog.list_models`) when this build has it; else
-    the same local sources read here: GGUF models shipped in installed packages, transformers
-    models in the local Hugging Face cache, and `MANIMATIC_MODEL`. Any other spec
+    """Model specs a user can pick here and now, each `{"spec", "note", "base_url"}`: the list
+    `manimatic models` prints (`llm.catalog.list_models`). Any other spec
     (`scripted:FILE.jsonl`, `ollama:NAME`...) can be typed in the studio.
     """
-    try:
-        from manimatic.llm.catalog import list_models
-    except ImportError:
-        return _local_models()
+    from manimatic.llm.catalog import list_models
+
     return [
         {"spec": e.spec, "note": e.note or e.source, "base_url": e.base_url} for e in list_models()
     ]
 
 
-def _local_models() -> list[dict[str, Any]]:
-    from manimatic.llm.gguf_files import shipped_models
+def _server_url(spec: str) -> str | None:
+    """The server a listed server model was found on (only servers have one)."""
+    from manimatic.llm.catalog import server_entries
 
-    found: list[dict[str, Any]] = []
-    env_model = os.environ.get("MANIMATIC_MODEL")
-    if env_model:
-        found.append({"spec": env_model, "note": "MANIMATIC_MODEL", "base_url": None})
-    for model in shipped_models():
-        found.append({"spec": model.spec, "note": f"shipped in {model.package}", "base_url": None})
-    for name in _hf_cached_models():
-        found.append({"spec": f"hf:{name}", "note": "local Hugging Face cache", "base_url": None})
-    seen: set[str] = set()
-    unique = []
-    for m in found:  # first listing of a spec wins
-        if m["spec"] not in seen:
-            seen.add(m["spec"])
-            unique.append(m)
-    return unique
-
-
-def _hf_cached_models(limit: int = 50) -> list[str]:
-    """Repos with a model config in the local hub cache (`models--org--name` folders)."""
-    base = os.environ.get("HF_HUB_CACHE") or os.path.join(
-        os.environ.get("HF_HOME") or os.path.expanduser("~/.cache/huggingface"), "hub"
-    )
-    root = Path(base)
-    if not root.is_dir():
-        return []
-    names = []
-    for entry in sorted(root.glob("models--*")):
-        if any((entry / "snapshots").glob("*/config.json")):
-            names.append(entry.name[len("models--") :].replace("--", "/"))
-        if len(names) >= limit:
-            break
-    return names
+    return next((e.base_url for e in server_entries() if e.spec == spec), None)
 
 
 class Studio:
@@ -205,9 +169,7 @@ class Studio:
             if active >= MAX_ACTIVE_JOBS:
                 raise StudioError(f"{active} generations are running; wait for one to finish.")
         # A server model from the list runs against the server it was found on.
-        base_url = next(
-            (m.get("base_url") for m in studio_models() if m["spec"] == model.strip()), None
-        )
+        base_url = _server_url(model.strip())
         try:
             backend = get_backend(model.strip(), base_url=base_url)
         except LLMError as exc:
