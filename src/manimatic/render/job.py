@@ -23,13 +23,8 @@ import traceback
 from pathlib import Path
 from typing import Any, NoReturn
 
-QUALITIES = {
-    "l": "low_quality",
-    "m": "medium_quality",
-    "h": "high_quality",
-    "p": "production_quality",
-    "k": "fourk_quality",
-}
+from manimatic.render.quality import MANIM_QUALITY_NAMES as QUALITIES
+
 CODE_NAME = "scene.py"
 REPORT_NAME = "report.json"
 REPORT_ROOM = 256 * 1024

@@ -1,8 +1,8 @@
 """Render quality letters: the one accepted set and the one check every entry point uses.
 
-The letters are manim's own (`manim -ql` ...). The sandbox worker maps them onto manim's config
-names in its own table (`worker.QUALITIES`): it imports nothing from the package, so it cannot
-import this one; `tests/render/test_preflight.py` keeps the two tables in step.
+The letters are manim's own (`manim -ql` ...); `MANIM_QUALITY_NAMES` maps them onto manim's
+config names for the sandbox worker (`job.QUALITIES`). This module imports nothing, so the job
+child can use it.
 """
 
 from __future__ import annotations
@@ -13,6 +13,13 @@ QUALITIES: dict[str, str] = {
     "h": "1080p60",
     "p": "1440p60",
     "k": "2160p60",
+}
+MANIM_QUALITY_NAMES: dict[str, str] = {
+    "l": "low_quality",
+    "m": "medium_quality",
+    "h": "high_quality",
+    "p": "production_quality",
+    "k": "fourk_quality",
 }
 QUALITY_HELP = "l (480p15, the study's), m (720p30), h (1080p60), p (1440p60), k (2160p60)."
 
