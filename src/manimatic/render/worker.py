@@ -198,7 +198,7 @@ def _stuck_line(stderr_text: str, code_path: Path) -> int | None:
     return int(match.group(1)) if match else None
 
 
-def _outcome_without_result(status: int, timeout: float, job: dict, stderr: str) -> dict:
+def _outcome_without_result(status: int, job: dict) -> dict:
     limits = job.get("limits", {})
     if os.WIFSIGNALED(status):
         sig = os.WTERMSIG(status)
@@ -452,7 +452,7 @@ def run_one(job: dict, scratch: Path, ident: Identity, recorder: Any, seq: int =
             hint="shorten run_time and waits, and make sure loops and updaters end",
         )
     else:
-        reply = _judge(job, status, leftovers, stderr, _run_validator(job, job_dir, out_dir, ident))
+        reply = _judge(job, status, leftovers, _run_validator(job, job_dir, out_dir, ident))
     reply.setdefault("scenes", [])
     reply.setdefault("outputs", [])
     reply.setdefault("traces", [])
@@ -460,7 +460,7 @@ def run_one(job: dict, scratch: Path, ident: Identity, recorder: Any, seq: int =
     return reply
 
 
-def _judge(job: dict, status: int, leftovers: int, stderr: str, verdict: dict) -> dict:
+def _judge(job: dict, status: int, leftovers: int, verdict: dict) -> dict:
     """The reply, from what was observed; the job's report only ever explains a failure."""
     report, problem = verdict.get("report"), verdict.get("problem")
     scenes = list(report["scenes"]) if report else []
@@ -468,10 +468,10 @@ def _judge(job: dict, status: int, leftovers: int, stderr: str, verdict: dict) -
     if report is None:
         if problem:
             return failure("sandbox", problem[0], problem[1], problem[2])
-        return _outcome_without_result(status, float(job["timeout"]), job, stderr)
+        return _outcome_without_result(status, job)
     if not report["ok"]:
         if os.WIFSIGNALED(status):
-            return _outcome_without_result(status, float(job["timeout"]), job, stderr)
+            return _outcome_without_result(status, job)
         error = report["error"] or {
             "category": "sandbox",
             "type": "Error",
@@ -482,7 +482,7 @@ def _judge(job: dict, status: int, leftovers: int, stderr: str, verdict: dict) -
         return {"ok": False, "stage": stage, "error": error, "scenes": scenes}
     if not clean_exit:  # it said ok, then died: believe the exit status
         return {
-            **_outcome_without_result(status, float(job["timeout"]), job, stderr),
+            **_outcome_without_result(status, job),
             "scenes": scenes,
         }
     if problem:
