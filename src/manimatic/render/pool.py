@@ -23,14 +23,18 @@ import uuid
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal, Protocol
+from typing import TYPE_CHECKING, Literal, Protocol
 
 from manimatic import paths
 from manimatic.render import sandbox as sbx
 from manimatic.render import scratch, validate
 from manimatic.render.cache import RenderCache, render_key
+from manimatic.render.job import failure
 from manimatic.render.quality import check_quality
 from manimatic.render.result import RenderError, RenderPoolError, RenderResult
+
+if TYPE_CHECKING:
+    from manimatic.render.preflight import CheckReport
 
 # What `--format` may be (manim's names); png is the last frame only, as manim's -s.
 OUTPUT_FORMATS = ("mp4", "gif", "webm", "mov", "png")
@@ -92,14 +96,7 @@ def _user_process_count() -> int:
 
 
 def _sandbox_failure(type_: str, message: str) -> dict:
-    return {
-        "ok": False,
-        "stage": "sandbox",
-        "scenes": [],
-        "outputs": [],
-        "traces": [],
-        "error": {"category": "sandbox", "type": type_, "message": message, "line": None},
-    }
+    return failure("sandbox", "sandbox", type_, message, scenes=[], outputs=[], traces=[])
 
 
 class _Worker:
@@ -434,12 +431,12 @@ class RenderPool:
         # The static check comes first, cache or not: a result must not depend on what happens
         # to be cached (code the preflight refuses would otherwise pass on a warm cache where a
         # run without preflight had rendered it). It is deterministic and takes milliseconds.
-        if request.preflight:
-            result = _preflight(request)
-            if result is not None:
-                self.stats.preflight_failures += 1
-                result.elapsed_s = time.monotonic() - started
-                return result
+        report = _static_check(request) if request.preflight else None
+        if report is not None and not report.ok:
+            result = _preflight_failure(request, report)
+            self.stats.preflight_failures += 1
+            result.elapsed_s = time.monotonic() - started
+            return result
         if self.cache and request.use_cache:
             hit = self.cache.get(key)
             if hit is not None:
@@ -456,8 +453,8 @@ class RenderPool:
         self.stats.rendered += 1
         result = result_from_reply(reply, dry_run=request.dry_run)
         result.file = request.file
-        if not result.scenes:
-            result.scenes = _scene_names(request.code)
+        if not result.scenes:  # the job died before it said: the static check's names
+            result.scenes = (report or _static_check(request)).scenes
         if self.store.cacheable(result) or result.outputs:
             result = self.store.put(key, result)
         result.elapsed_s = time.monotonic() - started
@@ -514,10 +511,12 @@ def result_from_reply(reply: object, *, dry_run: bool = False) -> RenderResult:
         traces = [str(p) for p in reply.get("traces") or []]
         if ok and not dry_run and not outputs:
             ok = False
-            error = _sandbox_failure("NoOutputError", "")["error"]
-            error.update(category="no_output", message="the render reported no output file")
+            message = "the render reported no output file"
+            error = failure("output", "no_output", "NoOutputError", message)["error"]
         if not ok and error is None:
-            error = _sandbox_failure("ProtocolError", "the render failed without an error")["error"]
+            error = failure(
+                "sandbox", "sandbox", "ProtocolError", "the render failed without an error"
+            )["error"]
         result = RenderResult(
             ok=ok,
             scenes=validate.names(reply.get("scenes")),
@@ -558,22 +557,17 @@ def _deliver(result: RenderResult, out_dir: Path | None) -> RenderResult:
     return result
 
 
-def _scene_names(code: str) -> list[str]:
-    """Scene class names found statically (for failures that killed the job before it said)."""
-    from manimatic.render.preflight import check_code
-
-    return check_code(code).scenes
-
-
-def _preflight(request: RenderRequest) -> RenderResult | None:
-    """A failed static check as a RenderResult (stage `preflight`), or None to go on."""
+def _static_check(request: RenderRequest) -> CheckReport:
+    """The preflight's `CheckReport` of the request's code (static: nothing is executed)."""
     # Imported here, not at the top: the preflight imports the render package, whose __init__
     # imports this module. An import failure is a bug and surfaces (no silent unchecked render).
     from manimatic.render.preflight import check_code
 
-    report = check_code(request.code, request.file)
-    if report.ok:
-        return None
+    return check_code(request.code, request.file)
+
+
+def _preflight_failure(request: RenderRequest, report: CheckReport) -> RenderResult:
+    """A failed static check as a RenderResult (stage `preflight`)."""
     finding = report.findings[0]
     lines = request.code.splitlines()
     excerpt = lines[finding.line - 1] if finding.line and 0 < finding.line <= len(lines) else None
