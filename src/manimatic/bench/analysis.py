@@ -18,11 +18,17 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from manimatic.bench.layout import findings_stats
-from manimatic.bench.stats import degenerate_note, paired_tests, run_intervals, scored_by_task
+from manimatic.bench.stats import (
+    INTERVAL_METRICS,
+    VISUAL_METRICS,
+    degenerate_note,
+    metric_values,
+    paired_tests,
+    run_intervals,
+    scored_by_task,
+)
 
-MEAN_METRICS = ("vs", "ssim_term", "semantic_term", "fidelity", "codebleu", "codebert", "cbb",
-                "ast_distance", "rounds")  # fmt: skip
-VISUAL_METRICS = ("vs", "ssim_term", "semantic_term", "fidelity")
+MEAN_METRICS = INTERVAL_METRICS  # every mean has its interval
 COMPARE_METRICS = ("rsr", "vs", "fidelity", "codebleu", "cbb", "rounds")
 
 
@@ -64,12 +70,7 @@ def group_stats(rows: Iterable[dict[str, Any]]) -> GroupStats:
     stats.ref_failures = sum(1 for r in scored if r.get("ref_ok") is False)
     stats.tokens = sum(int(r.get("total_tokens") or 0) for r in scored)
     for metric in MEAN_METRICS:
-        pool = (
-            [r for r in scored if r.get("ref_ok") is not False]
-            if metric in VISUAL_METRICS
-            else scored
-        )
-        values = [float(r[metric]) for r in pool if r.get(metric) is not None]
+        values = metric_values(scored, metric)
         stats.means[metric] = sum(values) / len(values) if values else None
         stats.counts[metric] = len(values)
     return stats

@@ -22,7 +22,7 @@ def run_rows(store: Any) -> list[dict[str, Any]]:
     Each mean comes with its 95% bootstrap interval (`rsr_ci`, `mean_vs_ci`, ... as [low,
     high]; `bench.stats.run_intervals`) and the run's count of degenerate VS values.
     """
-    from manimatic.bench.analysis import SUMMARY_INTERVALS
+    from manimatic.bench.analysis import summary_intervals
     from manimatic.bench.stats import run_intervals
 
     counts = store.counts()
@@ -51,8 +51,7 @@ def run_rows(store: Any) -> list[dict[str, Any]]:
                 "mean_cbb": c.get("mean_cbb"),
                 "infra_errors": c.get("infra_errors") or 0,
                 "ref_failures": c.get("ref_failures") or 0,
-                **{k: intervals[k] for k in SUMMARY_INTERVALS},
-                "degenerate_vs": intervals["degenerate_vs"],
+                **summary_intervals({"intervals": intervals}),
             }
         )
     return rows

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from manimatic.bench.analysis import SUMMARY_INTERVALS
+from manimatic.bench.analysis import summary_intervals
 from manimatic.bench.layout import findings_stats, findings_text
 from manimatic.bench.stats import paired_tests
 from manimatic.bench.store import RunRecord
@@ -92,8 +92,7 @@ class Condition:
             "cbb_available": self.cbb_available,
             "code_metric": self.code_metric,
             "correlation": {k: v.to_dict() for k, v in self.correlations.items()},
-            **{k: (self.stats.get("intervals") or {}).get(k) for k in SUMMARY_INTERVALS},
-            "degenerate_vs": (self.stats.get("intervals") or {}).get("degenerate_vs", 0),
+            **summary_intervals(self.stats),
             "stats": self.stats,
         }
 

@@ -272,7 +272,8 @@ def _ci_list(values: list[float], seed: int | None) -> list[float] | None:
 
 
 def metric_values(rows: Iterable[dict[str, Any]], metric: str) -> list[float]:
-    """The values a mean of `metric` is over, by `analysis.group_stats`' rules."""
+    """The values a mean of `metric` is over (`analysis.group_stats` takes its means of these):
+    scored rows; visual metrics only where the reference rendered; present values only."""
     scored = [r for r in rows if not r.get("infra_error")]
     if metric == "rsr":
         return [1.0 if r.get("ok") else 0.0 for r in scored]
