@@ -250,7 +250,7 @@ def _entry(entry: TaskEntry) -> str:
             '<ul class="attempts">' + "".join(f"<li>{e(a)}</li>" for a in entry.attempts) + "</ul>"
         )
     extra.append(video_links_html(r.get("render_result")))
-    extra.append(transcript_html(r.get("transcript")))
+    extra.append(transcript_html(entry.rounds))
     code = r.get("code")
     if code:
         lines = code.count("\n") + (0 if code.endswith("\n") else 1)

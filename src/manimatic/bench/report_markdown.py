@@ -68,7 +68,7 @@ def _markdown_task(task: TaskView, index: int, save: Callable[[str, bytes], str]
             out += [f"error: `{_one_line(e.error)}`", ""]
         out += [f"- {a}" for a in e.attempts] + ([""] if e.attempts else [])
         out += [*video_links_markdown(r.get("render_result")), ""]
-        out += transcript_markdown(r.get("transcript"))
+        out += transcript_markdown(e.rounds)
         if r.get("code"):
             fence = "~~~~" if "```" in r["code"] else "```"
             out += ["<details><summary>code</summary>", "", f"{fence}python"]

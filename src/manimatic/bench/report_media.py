@@ -11,8 +11,6 @@ import html
 from pathlib import Path
 from typing import Any
 
-from manimatic.agent.review import round_views
-
 VIDEO_SUFFIXES = (".mp4", ".webm", ".mov", ".gif", ".png")
 
 
@@ -42,9 +40,8 @@ def video_links_markdown(result: Any) -> list[str]:
     return [f"video: [{Path(p).name}]({Path(p).resolve().as_uri()})" for p in output_paths(result)]
 
 
-def transcript_html(transcript: Any) -> str:
-    """Every round of a transcript in one collapsed `<details>` ("" without a transcript)."""
-    rounds = round_views(transcript)
+def transcript_html(rounds: list[Any]) -> str:
+    """Every round (`TaskEntry.rounds`) in one collapsed `<details>` ("" without rounds)."""
     if not rounds:
         return ""
     out = [f'<details class="code"><summary>round transcripts ({len(rounds)} call(s))</summary>']
@@ -64,9 +61,8 @@ def transcript_html(transcript: Any) -> str:
     return "".join(out)
 
 
-def transcript_markdown(transcript: Any) -> list[str]:
-    """The rounds as a collapsed `<details>` block of Markdown lines."""
-    rounds = round_views(transcript)
+def transcript_markdown(rounds: list[Any]) -> list[str]:
+    """The rounds (`TaskEntry.rounds`) as a collapsed `<details>` block of Markdown lines."""
     if not rounds:
         return []
     out = [f"<details><summary>round transcripts ({len(rounds)} call(s))</summary>", ""]

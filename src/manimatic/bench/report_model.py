@@ -35,6 +35,7 @@ class TaskEntry:
         metrics: (label, text) pairs: VS, fidelity, CBB, CodeBLEU, attempts.
         error: "stage / category: message" of a failed render or infrastructure error.
         attempts: One line per render attempt of a RITL transcript ("2: ok", "1: name: ...").
+        rounds: The transcript's rounds (`agent.review.round_views`), read once for every writer.
     """
 
     condition: str
@@ -43,6 +44,7 @@ class TaskEntry:
     metrics: list[tuple[str, str]] = field(default_factory=list)
     error: str | None = None
     attempts: list[str] = field(default_factory=list)
+    rounds: list[Any] = field(default_factory=list)
 
 
 @dataclass

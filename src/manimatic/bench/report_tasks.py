@@ -8,6 +8,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from manimatic.agent.review import round_views
 from manimatic.bench.report_model import TaskEntry, TaskView
 from manimatic.bench.report_plots import FrameStrip, frame_strip
 from manimatic.bench.report_tables import Condition, task_metrics
@@ -65,6 +66,7 @@ def task_views(
                         metrics=task_metrics(r, c.cbb_available),
                         error=_row_error(r),
                         attempts=_attempts(r.get("transcript")),
+                        rounds=round_views(r.get("transcript")),
                     )
                     for c, r in pairs
                 ],
