@@ -15,6 +15,7 @@ stay `run_bench` keywords.
 from __future__ import annotations
 
 import dataclasses
+import functools
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -121,7 +122,7 @@ class Condition:
             raise BenchError(str(exc)) from None
         self.timeout = _seconds("timeout", self.timeout)
         self.reference_timeout = _seconds("reference timeout", self.reference_timeout)
-        from manimatic.agent.prompts import PromptError, load_prompts
+        from manimatic.agent.prompts import PromptError
         from manimatic.agent.protocol import protocol_from_name
 
         try:
@@ -132,7 +133,7 @@ class Condition:
         if self.prompts is not None:
             self.prompts = str(self.prompts).strip() or None
         try:  # a bad prompt file is refused before any work, not in the first task
-            load_prompts(self.prompts if self.prompts is not None else protocol.prompts)
+            self.prompt_set  # noqa: B018 - read (and kept) now
         except PromptError as exc:
             raise BenchError(str(exc)) from None
         if self.workers < 1:
@@ -172,9 +173,10 @@ class Condition:
 
         return protocol_from_name(self.protocol)
 
-    @property
+    @functools.cached_property
     def prompt_set(self) -> Any:
-        """The `PromptSet` the agent is given (`prompts`, else the protocol's own)."""
+        """The `PromptSet` the agent is given (`prompts`, else the protocol's own); read once
+        per condition (a prompt file is parsed and its templates compiled)."""
         from manimatic.agent.prompts import load_prompts
 
         spec = self.prompts if self.prompts is not None else self.protocol_object.prompts
