@@ -288,6 +288,15 @@ _SPEC_EXAMPLES = {
 }
 
 
+HTTP_SETTINGS = ("base_url", "api_key", "timeout", "base_url_source", "on_retry")
+"""Settings `get_backend` passes every factory that only a model server uses."""
+
+
+def drop_http_settings(kwargs: dict[str, Any]) -> dict[str, Any]:
+    """`kwargs` without the server-only settings: for backends that run in-process."""
+    return {k: v for k, v in kwargs.items() if k not in HTTP_SETTINGS}
+
+
 def register_backend(prefix: str, factory: BackendFactory) -> None:
     """Add (or replace) the backend for specs starting with `prefix:`.
 

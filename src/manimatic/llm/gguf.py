@@ -34,6 +34,7 @@ from manimatic.llm.base import (
     Message,
     Usage,
     check_messages,
+    drop_http_settings,
 )
 from manimatic.llm.gguf_files import GGUF_SUFFIX, convert_to_hf, resolve_gguf
 from manimatic.llm.gguf_lora import convert_lora, find_convert_script, is_peft_adapter
@@ -358,8 +359,6 @@ def _check_adapter(adapter: str) -> None:
 
 def gguf_factory(rest: str, *, spec: str, **kwargs: Any) -> Backend:
     """Registry hook for `gguf:FILE_OR_NAME[@ADAPTER]`; base URL, key and timeout do not apply."""
-    # HTTP-only settings: an in-process model has no server.
-    for unused in ("base_url", "api_key", "timeout", "base_url_source", "on_retry"):
-        kwargs.pop(unused, None)
+    kwargs = drop_http_settings(kwargs)  # an in-process model has no server
     model, adapter = parse_gguf_spec(rest)
     return load_gguf_backend(model, adapter, spec=spec, **kwargs)

@@ -27,6 +27,7 @@ from manimatic.llm.base import (
     Message,
     Usage,
     check_messages,
+    drop_http_settings,
 )
 
 INSTALL_HINT = "install the local-model extras with: pip install 'manimatic[hf]'"
@@ -397,11 +398,7 @@ def _cut_at_stop(text: str, stop: list[str] | None) -> tuple[str, bool]:
 
 def hf_factory(rest: str, *, spec: str, **kwargs: Any) -> HFBackend:
     """Registry hook for `hf:ID_OR_PATH[@ADAPTER]`; base URL, key and timeout do not apply."""
-    kwargs.pop("base_url", None)
-    kwargs.pop("api_key", None)
-    kwargs.pop("timeout", None)
-    kwargs.pop("base_url_source", None)  # HTTP-only settings: a local model has no server
-    kwargs.pop("on_retry", None)
+    kwargs = drop_http_settings(kwargs)  # a local model has no server
     if Path(rest).expanduser().exists():  # a directory whose own name contains '@'
         model, adapter = rest, None
     else:
