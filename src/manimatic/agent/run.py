@@ -28,8 +28,6 @@ transcript path was given).
 
 from __future__ import annotations
 
-import dataclasses
-import shutil
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -46,6 +44,7 @@ from manimatic.agent.transcript import Round, Transcript, now_iso
 from manimatic.llm import Backend, GenerationOptions, Message, get_backend
 from manimatic.render import OUTPUT_FORMATS, RenderPool, RenderResult, default_pool
 from manimatic.render.output import output_target, place_output
+from manimatic.render.pool import copy_outputs
 from manimatic.render.quality import check_quality
 from manimatic.scoring import main_output
 
@@ -478,10 +477,10 @@ class _Run:
             and self.out_dir is not None
             and result.outputs
         ):
-            result = _deliver_copy(result, self.out_dir)
+            result = copy_outputs(result, self.out_dir)  # the kept attempt's video
         code_path = None
         if self.out_file is not None:
-            path: Path | None = self.out_file.with_suffix(".py")
+            path: Path | None = output_target(self.out_file).code_file
         else:
             path = self.out_dir / CODE_FILE_NAME if self.out_dir is not None else None
         if path is not None and code:
@@ -521,18 +520,6 @@ class _Run:
     def _save(self) -> None:
         if self.transcript_path is not None:
             self.transcript.save(self.transcript_path)
-
-
-def _deliver_copy(result: RenderResult, out_dir: Path) -> RenderResult:
-    """The result with its outputs copied into out_dir (the kept attempt's video)."""
-
-    out_dir.mkdir(parents=True, exist_ok=True)
-    copied = []
-    for src in result.outputs:
-        dst = out_dir / Path(src).name
-        shutil.copyfile(src, dst)
-        copied.append(str(dst.resolve()))
-    return dataclasses.replace(result, outputs=copied)
 
 
 def _size(code: str) -> int:

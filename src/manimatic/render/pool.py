@@ -10,6 +10,7 @@ worker is reported as a `sandbox` failure. Only a pool that cannot start workers
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import os
 import queue
@@ -545,16 +546,20 @@ def _ensure(path: Path) -> Path:
 
 def _deliver(result: RenderResult, out_dir: Path | None) -> RenderResult:
     """Copy outputs to the caller's directory, if one was asked for."""
-    if out_dir is None or not result.outputs:
+    return result if out_dir is None else copy_outputs(result, Path(out_dir))
+
+
+def copy_outputs(result: RenderResult, out_dir: Path) -> RenderResult:
+    """The result with its outputs copied into `out_dir` (created when needed)."""
+    if not result.outputs:
         return result
-    out_dir = _ensure(Path(out_dir))
+    out_dir = _ensure(out_dir)
     copied = []
     for src in result.outputs:
         dst = out_dir / Path(src).name
         shutil.copyfile(src, dst)
         copied.append(str(dst.resolve()))
-    result.outputs = copied
-    return result
+    return dataclasses.replace(result, outputs=copied)
 
 
 def _static_check(request: RenderRequest) -> CheckReport:
