@@ -103,7 +103,7 @@ def build_report(
         if record.id not in {r.id for r in records}:
             records.append(record)
     conditions = []
-    for record, name in zip(records, _condition_names(records), strict=True):
+    for record, name in zip(records, condition_names(records), strict=True):
         rows = store.results(record.id, heavy=True)
         if not rows:
             raise ReportError(
@@ -127,7 +127,7 @@ def build_report(
     )
 
 
-def _condition_names(records: list[RunRecord]) -> list[str]:
+def condition_names(records: list[RunRecord]) -> list[str]:
     """`label / strategy` per run; the run id is appended where two would read the same."""
     names = []
     for r in records:

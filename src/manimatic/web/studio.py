@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from manimatic.agent.strategies import MAX_ROUNDS, STRATEGIES, strategy_from_name
+from manimatic.scoring import pick_main
 
 MAX_DESCRIPTION_CHARS = 5000
 MAX_ACTIVE_JOBS = 2  # the machine renders one or two scenes at a time; more would only queue
@@ -254,8 +255,7 @@ class Studio:
         result = self.pool.render(code, quality="l", timeout=RENDER_TIMEOUT_S)
         video = None
         if result.ok and result.outputs:
-            video = next((p for p in result.outputs if p.lower().endswith(".mp4")), None)
-            video = video or result.outputs[0]
+            video, _ = pick_main(result.outputs)
         return {
             "ok": result.ok,
             "error": None if result.ok else error_summary(result),

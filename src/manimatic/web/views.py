@@ -16,8 +16,10 @@ from typing import Any
 
 from manimatic.agent.review import RoundView, code_diff, round_views
 from manimatic.bench.analysis import compare
+from manimatic.bench.report import condition_names
 from manimatic.bench.report_tables import fmt_metric, task_metrics
 from manimatic.bench.store import RunRecord, Store
+from manimatic.scoring import pick_main
 from manimatic.web.files import MediaRoots, is_video
 
 INTERVAL_METRICS = (("vs", "VS"), ("fidelity", "fidelity"), ("codebleu", "CodeBLEU"),
@@ -54,7 +56,7 @@ def media_for(result: Any, roots: MediaRoots) -> Media:
     outputs = [str(p) for p in result.get("outputs") or []]
     if not outputs:
         return Media(note="the render recorded no output file")
-    path = next((p for p in outputs if is_video(p)), outputs[0])
+    path, _ = pick_main(outputs)  # the output the report shows and the metrics scored
     return media_for_path(path, roots)
 
 
@@ -71,8 +73,7 @@ def media_for_path(path: str | None, roots: MediaRoots) -> Media:
 
 def condition_name(run: RunRecord) -> str:
     """`label / strategy` (or model), as the report names a condition."""
-    head = run.label or ("reference" if run.model == "reference" else run.model)
-    return head if run.strategy in ("none", "", None) else f"{head} / {run.strategy}"
+    return condition_names([run])[0]
 
 
 # --- runs -----------------------------------------------------------------------------------------
