@@ -163,13 +163,18 @@ def cache_path() -> Path:
 def writable_cache_path() -> Path:
     """`cache_path()` when its directory can be written, else a path in a temp directory."""
     path = cache_path()
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        if os.access(path.parent, os.W_OK):
-            return path
-    except OSError:
-        pass
+    if _writable_dir(path.parent):
+        return path
     return Path(tempfile.mkdtemp(prefix="manimatic-preflight-")) / path.name
+
+
+def _writable_dir(folder: Path) -> bool:
+    """Whether `folder` exists (it is created if need be) and this process can write in it."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        return os.access(folder, os.W_OK)
+    except OSError:
+        return False
 
 
 def _build(target: Path) -> None:
@@ -177,12 +182,7 @@ def _build(target: Path) -> None:
     from manimatic.manim_api import build
 
     docs = build.docs_cache_path()
-    try:
-        docs.parent.mkdir(parents=True, exist_ok=True)
-        writable = os.access(docs.parent, os.W_OK)
-    except OSError:
-        writable = False
-    if writable:
+    if _writable_dir(docs.parent):
         build.introspect_all(target, docs)
         return
     with tempfile.TemporaryDirectory(prefix="manimatic-docs-") as tmp:
@@ -200,12 +200,7 @@ def manim_namespace() -> ManimNamespace:
         except (OSError, ValueError):
             data = None  # a torn or foreign file: rebuild it
     if data is None or data.get("format") != namespace_introspect.FORMAT:
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            writable = os.access(path.parent, os.W_OK)
-        except OSError:
-            writable = False
-        if writable:
+        if _writable_dir(path.parent):
             _build(path)
             data = json.loads(path.read_text(encoding="utf-8"))
         else:  # a read-only cache: introspect into a temp file, for this process only
