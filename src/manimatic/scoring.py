@@ -21,8 +21,6 @@ an answer scores the same in a run and in training. The rules, in one place:
 
 from __future__ import annotations
 
-import ast
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -157,6 +155,7 @@ def code_scores(
 def _similarities(reference_code: str, code: str, embedder: Any, *, study: bool = False) -> Any:
     from manimatic.metrics.code import (
         CodeMetrics,
+        cbb_score,
         codebert_similarity,
         codebleu_score,
         study_codebert_similarity,
@@ -165,11 +164,10 @@ def _similarities(reference_code: str, code: str, embedder: Any, *, study: bool 
     similarity = study_codebert_similarity if study else codebert_similarity
     total, components = codebleu_score(reference_code, code)
     codebert = similarity(embedder, reference_code, code) if embedder else None
-    cbb = None if codebert is None else math.sqrt(max(total, 0.0) * max(codebert, 0.0))
     return CodeMetrics(
         codebleu=total,
         codebert=codebert,
-        cbb=cbb,
+        cbb=cbb_score(total, codebert),
         ast_distance=None,
         syntax_error=None,  # type: ignore[arg-type]  # not computed
         codebleu_components=components,
@@ -183,16 +181,10 @@ def _identical_code_metrics(code: str, embedder: Any) -> Any:
     Why: Zhang-Shasha on a 20-line program's AST can take tens of seconds, and the distance of
     a tree to itself is 0 by definition. Everything else is computed as `code_metrics` does.
     """
-    metrics = _similarities(code, code, embedder)
-    try:
-        ast.parse(code)
-        parses = True
-    except (SyntaxError, ValueError):  # ValueError: null bytes in the source
-        parses = False
-    metrics.ast_distance = 0.0 if parses else None
-    metrics.syntax_error = not parses
-    metrics.ref_syntax_error = not parses
-    return metrics
+    from manimatic.metrics.code import codebert_similarity, pair_metrics
+
+    codebert = codebert_similarity(embedder, code, code) if embedder else None
+    return pair_metrics(code, code, codebert, lambda _a, _b: 0.0)
 
 
 @dataclass

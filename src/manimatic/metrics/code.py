@@ -433,7 +433,7 @@ def code_metrics(
             f"{' or '.join(CODE_METRIC_PROTOCOLS)}."
         )
     codebert = codebert_similarity(embedder, ref_code, gen_code) if embedder else None
-    return _metrics(ref_code, gen_code, codebert, ast_distance)
+    return pair_metrics(ref_code, gen_code, codebert, ast_distance)
 
 
 def _study_code_metrics(ref_code: str, gen_code: str, embedder: CodeEmbedder | None) -> CodeMetrics:
@@ -451,20 +451,24 @@ def _study_code_metrics(ref_code: str, gen_code: str, embedder: CodeEmbedder | N
             codebleu_components=zeros,
             ref_syntax_error=not ref_ok,
         )
-    return _metrics(ref_code, gen_code, codebert, study_ast_distance)
+    return pair_metrics(ref_code, gen_code, codebert, study_ast_distance)
 
 
-def _metrics(
+def cbb_score(codebleu: float, codebert: float | None) -> float | None:
+    """CBB = sqrt(CodeBLEU x CodeBERT) (each clipped at 0); None without CodeBERT."""
+    return None if codebert is None else math.sqrt(max(codebleu, 0.0) * max(codebert, 0.0))
+
+
+def pair_metrics(
     ref_code: str, gen_code: str, codebert: float | None, distance: Callable[[str, str], float]
 ) -> CodeMetrics:
     """CodeBLEU, CBB, the tree distance (ours or the study's) and the syntax flags of a pair."""
     total, components = codebleu_score(ref_code, gen_code)
-    cbb = None if codebert is None else math.sqrt(max(total, 0.0) * max(codebert, 0.0))
     ref_ok, gen_ok = _parses(ref_code), _parses(gen_code)
     return CodeMetrics(
         codebleu=total,
         codebert=codebert,
-        cbb=cbb,
+        cbb=cbb_score(total, codebert),
         ast_distance=distance(ref_code, gen_code) if ref_ok and gen_ok else None,
         syntax_error=not gen_ok,
         codebleu_components=components,
