@@ -8,11 +8,10 @@ escaped.
 from __future__ import annotations
 
 import base64
-import html
 import re
 from typing import TYPE_CHECKING
 
-from manimatic.bench.report_media import transcript_html, video_links_html
+from manimatic.bench.report_media import e, transcript_html, video_links_html
 
 if TYPE_CHECKING:
     from manimatic.bench.report_model import Report, TaskEntry, TaskView
@@ -89,11 +88,6 @@ PLOT_CAPTIONS = {
     "correlation": "Each point is a scored task; x marks a failed render (VS = fidelity = 0).",
     "rounds": "Tasks that rendered, by the attempt that first rendered; and those that never did.",
 }
-
-
-def e(text: object) -> str:
-    """HTML-escape any value."""
-    return html.escape(str(text), quote=True)
 
 
 def render_html(report: Report) -> str:

@@ -14,7 +14,8 @@ from typing import Any
 VIDEO_SUFFIXES = (".mp4", ".webm", ".mov", ".gif", ".png")
 
 
-def _e(text: object) -> str:
+def e(text: object) -> str:
+    """HTML-escape any value (every report writer's one escape)."""
     return html.escape(str(text), quote=True)
 
 
@@ -31,7 +32,7 @@ def video_links_html(result: Any) -> str:
     for path in output_paths(result):
         p = Path(path)
         note = "" if p.exists() else " (file gone)"
-        links.append(f'<a href="{_e(p.resolve().as_uri())}">{_e(p.name)}</a>{_e(note)}')
+        links.append(f'<a href="{e(p.resolve().as_uri())}">{e(p.name)}</a>{e(note)}')
     return '<p class="foot">video: ' + " · ".join(links) + "</p>" if links else ""
 
 
@@ -48,14 +49,14 @@ def transcript_html(rounds: list[Any]) -> str:
     for r in rounds:
         outcome = "rendered" if r.ok else ("failed" if r.ok is False else "not rendered")
         out.append(
-            f"<details><summary>round {r.index} · attempt {r.attempt} · {_e(r.kind)} · "
+            f"<details><summary>round {r.index} · attempt {r.attempt} · {e(r.kind)} · "
             f"{outcome}</summary>"
         )
         if r.error:
-            out.append(f'<div class="error">{_e(r.error)}</div>')
+            out.append(f'<div class="error">{e(r.error)}</div>')
         for label, text in (("prompt", r.prompt), ("reply", r.reply), ("feedback", r.feedback)):
             if text:
-                out.append(f"<b>{label}</b><pre>{_e(text)}</pre>")
+                out.append(f"<b>{label}</b><pre>{e(text)}</pre>")
         out.append("</details>")
     out.append("</details>")
     return "".join(out)
